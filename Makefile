@@ -1,0 +1,39 @@
+# Impact Workbench: `make run` sets everything up and opens the workbench on the demo;
+# `make test` sets everything up and runs the whole test suite.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system-deps run test bench clean
+
+setup: $(STAMP)
+
+# torch is installed first, pinned: on these machines `pip install torch==2.13.0` takes the
+# CPU build lying on disk; an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+# Debian packages for the browser tests (Chromium) and audio playback (PortAudio).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q libportaudio; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libportaudio2 >/dev/null; \
+	  else echo "note: run 'sudo apt-get install chromium libportaudio2' for the browser tests"; fi; \
+	fi
+
+run: setup
+	$(VENV)/bin/workbench render presets/demo.json -o out/demo.wav --spectrogram out/demo.png
+
+test: setup system-deps
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) bench/render.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,7 @@
+"""Pure tensor functions of the impact model, in physical units.
+
+Modules: `scaling` (bounded maps, dB), `modal` (modal impulse response), `contact`
+(Hertz contact force), `bands` (complementary band weights, fixed white noise),
+`noise` (band-shaped background noise), `reverb` (decaying band-noise room IR),
+`spectral` (STFT magnitudes).
+"""

@@ -1,0 +1,45 @@
+"""Stationary background noise shaped by band gains."""
+
+from __future__ import annotations
+
+import torch
+
+from .bands import band_weights, white_spectrum
+from .scaling import db_to_amplitude
+
+
+def noise_spectrum(
+    band_freqs_hz,
+    gains_db: torch.Tensor,
+    *,
+    n_fft: int,
+    sample_rate: float,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Spectrum of stationary noise whose level follows the band gains.
+
+    The gains (dB) are interpolated smoothly over log frequency; if every band has
+    gain g, the noise is white with RMS 10**(g / 20).
+
+    Args:
+        band_freqs_hz: (n_bands,) increasing centre frequencies in Hz.
+        gains_db: (batch, n_bands) band levels in dB.
+        n_fft: Length of the periodic noise (the FFT length it will be used at).
+        sample_rate: Sample rate in Hz.
+        seed: Seed of the underlying white noise (the same for every batch item).
+
+    Returns:
+        (batch, n_fft // 2 + 1) complex spectrum; ``torch.fft.irfft(., n_fft)`` is the noise.
+    """
+    weights = band_weights(band_freqs_hz, n_fft=n_fft, sample_rate=sample_rate,
+                           dtype=gains_db.dtype, device=gains_db.device)
+    magnitude = db_to_amplitude(gains_db @ weights)
+    complex_dtype = torch.complex128 if gains_db.dtype == torch.float64 else torch.complex64
+    return magnitude * white_spectrum(n_fft, seed=seed, dtype=complex_dtype, device=gains_db.device)
+
+
+def filtered_noise(band_freqs_hz, gains_db: torch.Tensor, *, n_samples: int, sample_rate: float,
+                   seed: int = 0) -> torch.Tensor:
+    """Time-domain version of `noise_spectrum`: (batch, n_samples)."""
+    spec = noise_spectrum(band_freqs_hz, gains_db, n_fft=n_samples, sample_rate=sample_rate, seed=seed)
+    return torch.fft.irfft(spec, n_samples)

@@ -1,0 +1,354 @@
+"""Presets: versioned JSON of physical values, validated on load, written atomically.
+
+The file format (version 1) is a contract other tools rely on; extend it, never
+rename its keys::
+
+    {"schema": "impact-workbench/preset", "version": 1, "name": str, "sample_rate": int,
+     "duration_s": float, "material": str, "tags": [str],
+     "object": {"modes": [{"freq_hz": f, "t60_s": t, "gain_db": g}, ...]},
+     "tool": null | {"modes": [...]},
+     "impacts": [{"time_s": t, "contact_s": tau, "magnitude": m}, ...],
+     "acceleration": alpha,
+     "noise": {"bands": [{"freq_hz": f, "gain_db": g}, ...]},
+     "reverb": {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
+     "provenance": {...}}
+
+Ranges come from `workbench.specs`; an out-of-range or missing value raises
+`WorkbenchError` naming the file, the field and the value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import specs
+from .errors import WorkbenchError
+from .specs import ParamSpec
+
+SCHEMA = "impact-workbench/preset"
+VERSION = 1
+
+
+def _in_spec(spec: ParamSpec, value: float) -> float:
+    if not spec.contains(value):
+        unit = f" {spec.unit}" if spec.unit else ""
+        raise ValueError(f"{value!r} is outside [{spec.minimum:g}, {spec.maximum:g}]{unit}")
+    return float(value)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Mode(_Model):
+    """One mode: frequency (Hz), 60 dB decay time (s), onset gain per unit impulse (dB)."""
+
+    freq_hz: float
+    t60_s: float
+    gain_db: float
+
+    @field_validator("freq_hz")
+    @classmethod
+    def _f(cls, v):
+        return _in_spec(specs.FREQ_HZ, v)
+
+    @field_validator("t60_s")
+    @classmethod
+    def _t(cls, v):
+        return _in_spec(specs.T60_S, v)
+
+    @field_validator("gain_db")
+    @classmethod
+    def _g(cls, v):
+        return _in_spec(specs.GAIN_DB, v)
+
+
+class ModalBody(_Model):
+    """A resonating body (the struck object or the striking tool)."""
+
+    modes: tuple[Mode, ...]
+
+
+class Impact(_Model):
+    """One contact: onset (s), contact duration tau (s), impulse magnitude."""
+
+    time_s: float
+    contact_s: float
+    magnitude: float
+
+    @field_validator("time_s")
+    @classmethod
+    def _t(cls, v):
+        return _in_spec(specs.TIME_S, v)
+
+    @field_validator("contact_s")
+    @classmethod
+    def _c(cls, v):
+        return _in_spec(specs.CONTACT_S, v)
+
+    @field_validator("magnitude")
+    @classmethod
+    def _m(cls, v):
+        return _in_spec(specs.MAGNITUDE, v)
+
+
+class NoiseBand(_Model):
+    freq_hz: float
+    gain_db: float
+
+    @field_validator("freq_hz")
+    @classmethod
+    def _f(cls, v):
+        return _in_spec(specs.FREQ_HZ, v)
+
+    @field_validator("gain_db")
+    @classmethod
+    def _g(cls, v):
+        return _in_spec(specs.NOISE_GAIN_DB, v)
+
+
+class ReverbBand(_Model):
+    freq_hz: float
+    gain_db: float
+    t60_s: float
+
+    @field_validator("freq_hz")
+    @classmethod
+    def _f(cls, v):
+        return _in_spec(specs.FREQ_HZ, v)
+
+    @field_validator("gain_db")
+    @classmethod
+    def _g(cls, v):
+        return _in_spec(specs.REVERB_GAIN_DB, v)
+
+    @field_validator("t60_s")
+    @classmethod
+    def _t(cls, v):
+        return _in_spec(specs.REVERB_T60_S, v)
+
+
+def _increasing(bands) -> None:
+    freqs = [b.freq_hz for b in bands]
+    if any(b <= a for a, b in zip(freqs, freqs[1:])):
+        raise ValueError(f"band frequencies must be strictly increasing, got {freqs}")
+
+
+class Noise(_Model):
+    """Stationary background noise: band levels interpolated over log frequency."""
+
+    bands: tuple[NoiseBand, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self):
+        _increasing(self.bands)
+        return self
+
+
+class Reverb(_Model):
+    """Room reverb: per-band level and T60 of exponentially decaying band noise."""
+
+    enabled: bool = True
+    bands: tuple[ReverbBand, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self):
+        _increasing(self.bands)
+        return self
+
+
+def default_noise(gain_db: float = specs.NOISE_GAIN_DB.default) -> Noise:
+    return Noise(bands=tuple(NoiseBand(freq_hz=f, gain_db=gain_db) for f in specs.NOISE_BAND_FREQS_HZ))
+
+
+def default_reverb(enabled: bool = False) -> Reverb:
+    return Reverb(enabled=enabled, bands=tuple(
+        ReverbBand(freq_hz=f, gain_db=specs.REVERB_GAIN_DB.default, t60_s=specs.REVERB_T60_S.default)
+        for f in specs.REVERB_BAND_FREQS_HZ))
+
+
+class Preset(_Model):
+    """A complete impact sound model (see the module docstring for the file format)."""
+
+    schema_: Literal["impact-workbench/preset"] = Field(SCHEMA, alias="schema")
+    version: Literal[1] = VERSION
+    name: str = Field(min_length=1)
+    sample_rate: int
+    duration_s: float = 2.0
+    material: str = ""
+    tags: tuple[str, ...] = ()
+    object: ModalBody
+    tool: ModalBody | None = None
+    impacts: tuple[Impact, ...] = Field(min_length=1)
+    acceleration: float = specs.ACCELERATION.default
+    noise: Noise = Field(default_factory=default_noise)
+    reverb: Reverb = Field(default_factory=default_reverb)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _sr(cls, v):
+        return int(_in_spec(specs.SAMPLE_RATE, v))
+
+    @field_validator("duration_s")
+    @classmethod
+    def _dur(cls, v):
+        if not (math.isfinite(v) and 0.01 <= v <= 600):
+            raise ValueError(f"{v!r} is outside [0.01, 600] s")
+        return float(v)
+
+    @field_validator("acceleration")
+    @classmethod
+    def _acc(cls, v):
+        return _in_spec(specs.ACCELERATION, v)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with the file's key names."""
+        return self.model_dump(mode="json", by_alias=True)
+
+    def replace(self, **changes) -> "Preset":
+        """A validated copy with top-level fields changed."""
+        data = self.to_dict()
+        data.update({k: (v.model_dump(mode="json", by_alias=True) if isinstance(v, BaseModel) else v)
+                     for k, v in changes.items()})
+        return preset_from_dict(data)
+
+
+def _format_error(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
+    msg = first["msg"].removeprefix("Value error, ")
+    value = first.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+    return f"{source}: {loc or 'preset'}: {msg}{shown}{more}"
+
+
+def preset_from_dict(data: Any, *, source: str = "preset") -> Preset:
+    """Validate a dict as a preset; raises `WorkbenchError` naming the field."""
+    if not isinstance(data, dict):
+        raise WorkbenchError(f"{source}: a preset must be a JSON object, got {type(data).__name__}")
+    if data.get("schema") != SCHEMA:
+        raise WorkbenchError(f"{source}: schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
+    if data.get("version") != VERSION:
+        raise WorkbenchError(f"{source}: version: this workbench reads version {VERSION}, "
+                             f"got {data.get('version')!r}")
+    try:
+        return Preset.model_validate(data)
+    except ValidationError as err:
+        raise WorkbenchError(_format_error(err, source)) from None
+
+
+def load_preset(path: str | os.PathLike) -> Preset:
+    """Load and validate a preset JSON file.
+
+    Raises:
+        WorkbenchError: missing file, invalid JSON, or a field out of range (the
+            message names the file, the field and the bad value).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkbenchError(f"{path}: no such preset file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
+        raise WorkbenchError(f"{path}: cannot read preset ({err.__class__.__name__})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise WorkbenchError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    return preset_from_dict(data, source=str(path))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_preset(preset: Preset | dict, path: str | os.PathLike) -> Path:
+    """Validate and write a preset as JSON, atomically (temp file + rename)."""
+    if isinstance(preset, dict):
+        preset = preset_from_dict(preset, source=str(path))
+    text = json.dumps(preset.to_dict(), indent=2) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------
+# Presets <-> batched controls
+# ---------------------------------------------------------------------------------------
+
+def _pad(rows: list[list[float]], fill: float) -> np.ndarray:
+    width = max((len(r) for r in rows), default=0)
+    out = np.full((len(rows), width), fill, dtype=np.float64)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
+def _modes_array(bodies: list[ModalBody | None]):
+    modes = [list(b.modes) if b else [] for b in bodies]
+    return (_pad([[m.freq_hz for m in ms] for ms in modes], specs.FREQ_HZ.default),
+            _pad([[m.t60_s for m in ms] for ms in modes], specs.T60_S.default),
+            _pad([[m.gain_db for m in ms] for ms in modes], -math.inf))
+
+
+def controls_from_presets(presets, *, dtype=torch.float32, device=None):
+    """Batch presets into `workbench.synth.ImpactControls` (padding modes and impacts).
+
+    All presets of a batch must share noise and reverb band frequencies.
+    """
+    from .synth import ImpactControls
+
+    presets = list(presets)
+    noise_f = tuple(b.freq_hz for b in presets[0].noise.bands)
+    reverb_f = tuple(b.freq_hz for b in presets[0].reverb.bands)
+    for p in presets[1:]:
+        if tuple(b.freq_hz for b in p.noise.bands) != noise_f or \
+                tuple(b.freq_hz for b in p.reverb.bands) != reverb_f:
+            raise WorkbenchError(f"preset {p.name!r}: noise/reverb bands differ from {presets[0].name!r}; "
+                                 "presets rendered together must share band frequencies")
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
+    f, t60, g = _modes_array([p.object for p in presets])
+    has_tool = any(p.tool is not None and p.tool.modes for p in presets)
+    tf, tt, tg = _modes_array([p.tool for p in presets]) if has_tool else (None, None, None)
+    imps = [list(p.impacts) for p in presets]
+    return ImpactControls(
+        freqs_hz=t(f), t60_s=t(t60), gains_db=t(g),
+        times_s=t(_pad([[i.time_s for i in im] for im in imps], 0.0)),
+        contacts_s=t(_pad([[i.contact_s for i in im] for im in imps], specs.CONTACT_S.default)),
+        magnitudes=t(_pad([[i.magnitude for i in im] for im in imps], 0.0)),
+        acceleration=t([p.acceleration for p in presets]),
+        noise_freqs_hz=noise_f,
+        noise_gains_db=t([[b.gain_db for b in p.noise.bands] for p in presets]),
+        reverb_freqs_hz=reverb_f,
+        reverb_gains_db=t([[b.gain_db if p.reverb.enabled else -math.inf for b in p.reverb.bands]
+                           for p in presets]),
+        reverb_t60_s=t([[b.t60_s for b in p.reverb.bands] for p in presets]),
+        tool_freqs_hz=None if tf is None else t(tf),
+        tool_t60_s=None if tt is None else t(tt),
+        tool_gains_db=None if tg is None else t(tg),
+        reverb_enabled=any(p.reverb.enabled for p in presets),
+    )

@@ -1,0 +1,135 @@
+"""Parameter ranges of the impact model, declared once as data.
+
+Every consumer reads these specs: the optimiser's bounded mappings
+(`workbench.functional.scaling`), the dashboard's sliders, random sampling of
+presets, and preset validation. No range, bias or scale is written anywhere else.
+
+Conventions (physical units throughout):
+
+* A mode rings as ``10**(gain_db/20) * exp(-6.908 t / t60_s) * sin(2 pi freq_hz t)``
+  per unit impulse of contact force, so ``gain_db`` is the mode's onset amplitude in
+  dBFS for an impact of magnitude 1.
+* A contact pulse of ``magnitude`` m is normalised to the impulse m (its integral
+  over time in seconds is m), so it only shapes the spectrum through ``contact_s``.
+* Noise band gains: if every band has gain g dB the noise is white with RMS 10**(g/20).
+* Reverb band gains: for white input, band b's wet energy relative to the dry sound
+  is 10**(gain_db/10) * t60_s / 13.8 (13.8 = 2 * 6.908).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+#: 3 ln 10: an amplitude envelope exp(-T60_DECAY * t / t60) falls 60 dB at t60.
+T60_DECAY = 3.0 * math.log(10.0)
+
+Scale = Literal["linear", "log"]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One physical parameter: its unit, bounds, scale, default and meaning.
+
+    Attributes:
+        name: Key of the parameter in presets and controls.
+        unit: Physical unit, as shown on sliders and in tables.
+        minimum: Smallest valid value (inclusive). For ``scale="log"`` it may be 0,
+            in which case ``floor`` is used as the smallest value of the log map.
+        maximum: Largest valid value (inclusive).
+        scale: ``"log"`` for quantities spanning decades (Hz, seconds), else ``"linear"``.
+        default: A plausible value for new presets and sliders.
+        doc: One sentence for tooltips and docs.
+        floor: Smallest positive value of the log map when ``minimum`` is 0.
+    """
+
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    scale: Scale
+    default: float
+    doc: str
+    floor: float = 0.0
+
+    def __post_init__(self) -> None:
+        lo = self.map_minimum
+        if not (lo <= self.default <= self.maximum and lo < self.maximum):
+            raise ValueError(f"ParamSpec {self.name!r}: bad bounds or default")
+        if self.scale == "log" and lo <= 0:
+            raise ValueError(f"ParamSpec {self.name!r}: log scale needs a positive minimum or floor")
+
+    @property
+    def map_minimum(self) -> float:
+        """The lower end of the optimiser/slider mapping (``floor`` when minimum is 0)."""
+        return self.floor if (self.scale == "log" and self.minimum == 0) else self.minimum
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is finite and within [minimum, maximum]."""
+        return bool(np.isfinite(value)) and self.minimum <= value <= self.maximum
+
+    def clip(self, value):
+        """Clip a float or numpy array into the mapping range."""
+        return np.clip(value, self.map_minimum, self.maximum)
+
+    def sample(self, rng: np.random.Generator, size=None, *, low: float | None = None, high: float | None = None):
+        """Draw uniformly on the spec's scale (log-uniform for log scale) within [low, high]."""
+        lo = self.map_minimum if low is None else low
+        hi = self.maximum if high is None else high
+        if self.scale == "log":
+            return np.exp(rng.uniform(math.log(lo), math.log(hi), size))
+        return rng.uniform(lo, hi, size)
+
+
+def _spec(*args, **kwargs) -> ParamSpec:
+    return ParamSpec(*args, **kwargs)
+
+
+# Modes of the struck object (and of the striking tool).
+FREQ_HZ = _spec("freq_hz", "Hz", 20.0, 24_000.0, "log", 440.0,
+                "Mode frequency; modes at or above Nyquist are silent.")
+T60_S = _spec("t60_s", "s", 0.001, 60.0, "log", 0.5,
+              "Time for the mode to decay by 60 dB.")
+GAIN_DB = _spec("gain_db", "dB", -140.0, 40.0, "linear", -20.0,
+                "Mode onset amplitude per unit impulse of contact force, in dBFS.")
+
+# Contact force: a sum of Gaussian-approximated Hertz pulses (DiffImpact eq. 2-3).
+TIME_S = _spec("time_s", "s", 0.0, 3600.0, "linear", 0.05,
+               "Onset of the contact (start of the pulse's rise).")
+CONTACT_S = _spec("contact_s", "s", 5e-5, 0.02, "log", 5e-4,
+                  "Contact duration tau; harder, faster contacts are shorter and brighter.")
+MAGNITUDE = _spec("magnitude", "", 0.0, 1000.0, "log", 1.0,
+                  "Impulse of the contact (integral of the force), arbitrary units.", floor=1e-6)
+
+# Direct acceleration sound alpha * F (the click of the contact itself).
+ACCELERATION = _spec("acceleration", "s", 0.0, 0.01, "log", 1e-6,
+                     "Weight of the contact force added directly to the sound (the click).",
+                     floor=1e-9)
+
+# Background noise: stationary, shaped by band gains.
+NOISE_GAIN_DB = _spec("gain_db", "dB", -160.0, 0.0, "linear", -90.0,
+                      "Background noise level in this band (dBFS RMS if all bands were equal).")
+
+# Room reverb: exponentially decaying band-filtered noise.
+REVERB_GAIN_DB = _spec("gain_db", "dB", -80.0, 20.0, "linear", -20.0,
+                       "Reverb level in this band.")
+REVERB_T60_S = _spec("t60_s", "s", 0.02, 10.0, "log", 0.4,
+                     "Reverberation time in this band.")
+
+# Band layouts (centre frequencies) used by new presets and by the fitter.
+NOISE_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(40.0, 16_000.0, 16).round(1))
+REVERB_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(63.0, 16_000.0, 9).round(1))
+
+# Sample rates the renderer and audio loader accept.
+SAMPLE_RATE = _spec("sample_rate", "Hz", 16_000, 96_000, "linear", 44_100,
+                    "Sample rate of rendering and fitting.")
+MIN_LOAD_SAMPLE_RATE = 4_000
+MAX_LOAD_SAMPLE_RATE = 384_000
+
+MODE_SPECS = (FREQ_HZ, T60_S, GAIN_DB)
+IMPACT_SPECS = (TIME_S, CONTACT_S, MAGNITUDE)
+NOISE_SPECS = (NOISE_GAIN_DB,)
+REVERB_SPECS = (REVERB_GAIN_DB, REVERB_T60_S)

@@ -1,0 +1,149 @@
+"""The impact synthesiser: DiffImpact eq. (1) as a small torch module.
+
+    W = [F * (alpha + IR_object [+ IR_tool]) + N] * (delta + IR_room)
+
+read as a signal chain: contact force -> modal banks -> convolve -> add noise -> reverb.
+`ImpactControls` holds the physical values (batched tensors); `ImpactSynth.get_signal`
+renders them. Whatever produces controls (a preset, the fitter's unconstrained
+variables, dashboard sliders) lives above this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import scipy.fft
+import torch
+
+from .errors import WorkbenchError
+from .functional.contact import contact_force
+from .functional.modal import modal_ir
+from .functional.noise import noise_spectrum
+from .functional.reverb import reverb_ir
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Which parts of the model to render (for separated sources)."""
+
+    object: bool = True
+    tool: bool = True
+    acceleration: bool = True
+    noise: bool = True
+    reverb: bool = True
+
+    NAMES = ("all", "object", "tool", "dry", "clean")
+
+    @classmethod
+    def named(cls, name: str) -> "Parts":
+        """``all``; ``object`` / ``tool`` (that modal bank alone, dry, no noise);
+        ``dry`` (everything but the room); ``clean`` (everything but the noise)."""
+        table = {
+            "all": cls(),
+            "object": cls(tool=False, acceleration=False, noise=False, reverb=False),
+            "tool": cls(object=False, acceleration=False, noise=False, reverb=False),
+            "dry": cls(reverb=False),
+            "clean": cls(noise=False),
+        }
+        if name not in table:
+            raise WorkbenchError(f"part: unknown part {name!r}; choose one of {', '.join(cls.NAMES)}")
+        return table[name]
+
+
+@dataclass
+class ImpactControls:
+    """Physical parameters of a batch of impact sounds (all tensors share dtype and device).
+
+    Shapes: ``batch`` leading; K object modes, Kt tool modes, M impacts, Bn noise bands,
+    Be reverb bands. Padding modes/impacts are silent with gain -inf dB / magnitude 0.
+    """
+
+    freqs_hz: torch.Tensor            # (batch, K)
+    t60_s: torch.Tensor               # (batch, K)
+    gains_db: torch.Tensor            # (batch, K)
+    times_s: torch.Tensor             # (batch, M)
+    contacts_s: torch.Tensor          # (batch, M)
+    magnitudes: torch.Tensor          # (batch, M)
+    acceleration: torch.Tensor        # (batch,)
+    noise_freqs_hz: tuple[float, ...]
+    noise_gains_db: torch.Tensor      # (batch, Bn)
+    reverb_freqs_hz: tuple[float, ...]
+    reverb_gains_db: torch.Tensor     # (batch, Be)
+    reverb_t60_s: torch.Tensor        # (batch, Be)
+    tool_freqs_hz: torch.Tensor | None = None   # (batch, Kt)
+    tool_t60_s: torch.Tensor | None = None
+    tool_gains_db: torch.Tensor | None = None
+    reverb_enabled: bool = True
+
+    @property
+    def batch_size(self) -> int:
+        return self.freqs_hz.shape[0]
+
+    def to(self, *args, **kwargs) -> "ImpactControls":
+        """Move/cast every tensor, like ``torch.Tensor.to``."""
+        return dataclasses.replace(self, **{
+            f.name: getattr(self, f.name).to(*args, **kwargs)
+            for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), torch.Tensor)})
+
+
+def fast_fft_length(n: int) -> int:
+    """Smallest 5-smooth length >= n (FFT lengths with large prime factors are ~10x slower)."""
+    return scipy.fft.next_fast_len(int(n), real=True)
+
+
+class ImpactSynth(torch.nn.Module):
+    """Render impact sounds from physical controls.
+
+    Args:
+        sample_rate: Sample rate in Hz.
+        n_samples: Length of the rendered sound.
+        noise_seed, reverb_seed: Seeds of the fixed noise sources (the render is
+            deterministic for given controls).
+
+    Shape:
+        controls with batch size Z -> (Z, n_samples)
+    """
+
+    def __init__(self, *, sample_rate: float, n_samples: int, noise_seed: int = 0, reverb_seed: int = 1):
+        super().__init__()
+        self.sample_rate = float(sample_rate)
+        self.n_samples = int(n_samples)
+        self.noise_seed = noise_seed
+        self.reverb_seed = reverb_seed
+        self.n_fft = fast_fft_length(2 * self.n_samples)
+
+    def contact_force(self, c: ImpactControls) -> torch.Tensor:
+        """(batch, n_samples) contact force F(t)."""
+        return contact_force(c.times_s, c.contacts_s, c.magnitudes,
+                             n_samples=self.n_samples, sample_rate=self.sample_rate)
+
+    def modal_ir(self, freqs_hz, t60_s, gains_db) -> torch.Tensor:
+        return modal_ir(freqs_hz, t60_s, gains_db, n_samples=self.n_samples, sample_rate=self.sample_rate)
+
+    def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
+        """Render the sound of ``c``; ``parts`` selects separated sources."""
+        n, n_fft, sr = self.n_samples, self.n_fft, self.sample_rate
+        rfft = lambda x: torch.fft.rfft(x, n_fft)  # noqa: E731 - zero-padded: linear convolution
+        force = rfft(self.contact_force(c))
+        response = 0.0
+        if parts.object:
+            response = response + rfft(self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db)) / sr
+        if parts.tool and c.tool_freqs_hz is not None:
+            response = response + rfft(self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db)) / sr
+        if parts.acceleration:
+            response = response + c.acceleration[:, None]
+        spectrum = force * response
+        if parts.noise:
+            spectrum = spectrum + noise_spectrum(c.noise_freqs_hz, c.noise_gains_db, n_fft=n_fft,
+                                                 sample_rate=sr, seed=self.noise_seed)
+        if parts.reverb and c.reverb_enabled:
+            room = reverb_ir(c.reverb_freqs_hz, c.reverb_gains_db, c.reverb_t60_s,
+                             n_samples=n, sample_rate=sr, seed=self.reverb_seed)
+            spectrum = spectrum * (1.0 + rfft(room))
+        if not torch.is_tensor(spectrum):   # nothing selected
+            return c.freqs_hz.new_zeros(c.batch_size, n)
+        return torch.fft.irfft(spectrum, n_fft)[:, :n]
+
+    def forward(self, controls: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
+        return self.get_signal(controls, parts)
