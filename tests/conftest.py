@@ -22,5 +22,11 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def bundled_data() -> Path:
+    """Real recordings committed with the package (always present)."""
+    return BUNDLED_DATA
+
+
+@pytest.fixture(scope="session")
 def demo_preset_path() -> Path:
     return REPO / "presets" / "demo.json"

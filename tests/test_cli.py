@@ -38,8 +38,8 @@ def test_render_part_and_rate(demo_preset_path, tmp_path):
     assert sr == 16000 and y.size == 8000
 
 
-def test_info_on_real_recording_and_preset(shared_data, demo_preset_path):
-    wav = shared_data / "diffimpact" / "hammer_wood_multi.wav"
+def test_info_on_real_recording_and_preset(bundled_data, demo_preset_path):
+    wav = bundled_data / "hammer_wood_multi.wav"
     r = run("info", wav)
     assert r.returncode == 0, r.stderr
     assert "44100 Hz" in r.stdout and "2 channel" in r.stdout and "dBFS" in r.stdout
