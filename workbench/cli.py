@@ -14,7 +14,7 @@ from .errors import WorkbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Impact Workbench: fit, edit and export physically meaningful impact sounds.")
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
@@ -100,6 +100,160 @@ def info(file: Path = typer.Argument(..., help="An audio file or a preset JSON."
                   f"{d['duration_s']:.3f} s, peak {d['peak_dbfs']:.1f} dBFS, RMS {d['rms_dbfs']:.1f} dBFS")
 
     _run(go)
+
+
+@app.command()
+def fit(
+    recordings: list[Path] = typer.Argument(..., help="Recording(s) to fit (WAV/FLAC/OGG/MP3)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Preset JSON to write (a folder when fitting "
+                                "several clips without --joint)."),
+    modes: int = typer.Option(48, "--modes", help="Number of object modes."),
+    steps: int = typer.Option(250, "--steps", help="Maximum optimiser steps (stops early when converged)."),
+    joint: bool = typer.Option(False, "--joint", help="Several clips of one object: share its modes."),
+    labels: Optional[str] = typer.Option(None, "--labels", help="Tool/object labels: a CSV (file,tool,object) "
+                                         "or 'names' to parse *_<tool>_on_<object> file names."),
+    channel: Optional[int] = typer.Option(None, "--channel", help="Channel to fit (default: mix down)."),
+    sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="Fit at this rate (Hz)."),
+    sensitivity: float = typer.Option(0.5, "--sensitivity", help="Impact detection sensitivity, 0-1."),
+    no_reverb: bool = typer.Option(False, "--no-reverb", help="Fit without a room reverb."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (fits are deterministic for a seed)."),
+    device: str = typer.Option("auto", "--device", help="cpu | cuda | mps | auto"),
+    report: Optional[Path] = typer.Option(None, "--report", help="Folder for the resynthesised WAV and a "
+                                          "report PNG (spectrograms, force, loss, modes)."),
+):
+    """Fit recordings with the physical model and save the preset(s)."""
+    import warnings
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .fit import fit as run_fit
+    from .presets import save_preset
+
+    def go():
+        with Progress(TextColumn("[bold]fitting[/]"), BarColumn(), TextColumn("step {task.completed}/{task.total}"),
+                      TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
+                      transient=False) as bar:
+            task = bar.add_task("fit", total=steps, loss="-")
+
+            def on_progress(p):
+                bar.update(task, completed=p.step + 1, loss=f"{p.loss:.4f}")
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = run_fit([str(r) for r in recordings], n_modes=modes, steps=steps, joint=joint,
+                                 labels=labels, channel=channel, sample_rate=sample_rate, seed=seed,
+                                 sensitivity=sensitivity, reverb=not no_reverb, device=device,
+                                 callback=on_progress, report_every=5)
+            bar.update(task, completed=steps if result.stopped != "steps" else result.steps_run)
+        for w in caught:
+            err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+        separate = len(result.presets) > 1 and result.file_preset is None
+        if separate:
+            written = [save_preset(p, output / f"{p.name}.json") for p in result.presets]
+        else:
+            written = [save_preset(result.preset, output)]
+        out.print(f"fitted {len(result.presets)} clip(s) in {result.elapsed_s:.1f} s, {result.steps_run} steps "
+                  f"({result.stopped}); normalised distance "
+                  + ", ".join(f"{p.name} {d:.3f}" for p, d in zip(result.presets, result.distances)))
+        if report is not None:
+            from .fit.report import write_report
+            written += write_report(result, report)
+        for path in written:
+            out.print(f"wrote {path}")
+
+    _run(go)
+
+
+@app.command()
+def detect(
+    recording: Path = typer.Argument(..., help="Recording to scan."),
+    sensitivity: float = typer.Option(0.5, "--sensitivity", help="0 (nothing) to 1 (every candidate)."),
+    channel: Optional[int] = typer.Option(None, "--channel", help="Channel to scan (default: mix down)."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write time_s,confidence,peak_db rows here."),
+):
+    """Find the impacts in a recording and print their times."""
+    from . import audio
+    from .analysis.detect import detect_impacts
+
+    def go():
+        if not 0 <= sensitivity <= 1:
+            raise WorkbenchError(f"--sensitivity: {sensitivity} is outside [0, 1]")
+        y, sr = audio.load_audio(recording, channel=channel)
+        impacts = detect_impacts(y, sr, sensitivity=sensitivity)
+        table = Table(title=f"{len(impacts)} impact(s) in {recording.name}")
+        for col in ("#", "time (s)", "confidence", "peak (dB re file peak)"):
+            table.add_column(col, justify="right")
+        for i, imp in enumerate(impacts):
+            table.add_row(str(i), f"{imp.time_s:.4f}", f"{imp.confidence:.2f}", f"{imp.peak_db:.1f}")
+        out.print(table)
+        if csv is not None:
+            from .presets import atomic_write_bytes
+            lines = ["time_s,confidence,peak_db"] + [f"{i.time_s:.6f},{i.confidence:.4f},{i.peak_db:.2f}"
+                                                     for i in impacts]
+            text = "\n".join(lines) + "\n"
+            out.print(f"wrote {atomic_write_bytes(csv, text.encode())}")
+
+    _run(go)
+
+
+@app.command("export")
+def export_cmd(
+    preset: Path = typer.Argument(..., help="Preset JSON file."),
+    to: str = typer.Option(..., "--to", help="tdw (ThreeDWorld PyImpact) | habitat (habitat-sim audio)"),
+    output: Path = typer.Option(..., "-o", "--output", help="Export folder to create."),
+    force: bool = typer.Option(False, "--force", help="Replace the export folder if it exists."),
+    sample_rate: Optional[int] = typer.Option(None, "--sample-rate",
+                                              help="habitat: WAV sample rate in Hz (default 44100; e.g. 16000, 48000)."),
+    variations: Optional[int] = typer.Option(None, "--variations",
+                                             help="habitat: WAVs per preset (strength x contact x seed grid; default 9)."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="habitat: WAV length in s (default: the preset's)."),
+    room_volume: Optional[float] = typer.Option(None, "--room-volume",
+                                                help="habitat: room volume in m^3 for Eyring absorption (default 60)."),
+    room_area: Optional[float] = typer.Option(None, "--room-area",
+                                              help="habitat: room surface in m^2 for Eyring absorption (default 94)."),
+):
+    """Export a preset for a simulator (ThreeDWorld or Habitat) into a new folder."""
+    from .export import export as export_preset
+
+    def go():
+        r = export_preset(preset, to=to, output=output, force=force, sample_rate=sample_rate, variations=variations,
+                          duration_s=duration, room_volume_m3=room_volume, room_area_m2=room_area)
+        out.print(f"exported [bold]{r.record['preset']['name']}[/] for {to}: {len(r.files)} files in {r.path}")
+        for w in r.warnings:
+            err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        for n in r.notes:
+            out.print(f"note: {n}", highlight=False, soft_wrap=True)
+        rt = r.record.get("tdw", {}).get("round_trip")
+        if rt:
+            out.print(f"round trip with tdw's synthesiser: distance {rt['distance']:.2g} (<= 0.05)")
+
+    _run(go)
+
+
+@app.command()
+def serve(
+    files: Optional[list[Path]] = typer.Argument(None, help="Recordings to open (default: the fitted demo)."),
+    port: int = typer.Option(5006, "--port", help="Port to listen on (0: any free port)."),
+    address: str = typer.Option("127.0.0.1", "--address", help="Address to listen on (0.0.0.0: every interface)."),
+    show: bool = typer.Option(True, "--show/--no-show", help="Open the workbench in a browser tab."),
+    presets_dir: Optional[Path] = typer.Option(None, "--presets", envvar="WORKBENCH_PRESETS",
+                                               help="Preset library folder (default: presets/)."),
+    max_upload_mb: float = typer.Option(50.0, "--max-upload-mb", help="Largest accepted upload in MB."),
+    allow_origin: Optional[list[str]] = typer.Option(None, "--allow-websocket-origin",
+                                                     help="Extra host:port allowed to connect (repeatable)."),
+):
+    """Open the workbench in the browser: load, fit, listen, edit, save and export."""
+    if not 0 <= port <= 65535:
+        fail(f"--port: {port} is outside [0, 65535]")
+    if not max_upload_mb > 0:
+        fail(f"--max-upload-mb: {max_upload_mb} must be > 0")
+    for f in files or []:
+        if f.suffix.lower() not in AUDIO_SUFFIXES:
+            fail(f"{f}: not an audio file (expected {', '.join(sorted(AUDIO_SUFFIXES))})")
+    from .app.server import serve as serve_app
+
+    _run(serve_app, [str(f) for f in files or []], port=port, address=address, show=show,
+         presets_dir=presets_dir, max_upload_mb=max_upload_mb, allow_websocket_origin=allow_origin or ())
 
 
 def main() -> None:  # console-script entry point

@@ -118,8 +118,10 @@ class ImpactSynth(torch.nn.Module):
         return contact_force(c.times_s, c.contacts_s, c.magnitudes,
                              n_samples=self.n_samples, sample_rate=self.sample_rate)
 
-    def modal_ir(self, freqs_hz, t60_s, gains_db) -> torch.Tensor:
-        return modal_ir(freqs_hz, t60_s, gains_db, n_samples=self.n_samples, sample_rate=self.sample_rate)
+    def modal_ir(self, freqs_hz, t60_s, gains_db, *, scale: float = 1.0) -> torch.Tensor:
+        """(batch, n_samples) modal impulse response (times ``scale``)."""
+        return modal_ir(freqs_hz, t60_s, gains_db, n_samples=self.n_samples, sample_rate=self.sample_rate,
+                        scale=scale)
 
     def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         """Render the sound of ``c``; ``parts`` selects separated sources."""
@@ -128,9 +130,9 @@ class ImpactSynth(torch.nn.Module):
         force = rfft(self.contact_force(c))
         response = 0.0
         if parts.object:
-            response = response + rfft(self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db)) / sr
+            response = response + rfft(self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db, scale=1 / sr))
         if parts.tool and c.tool_freqs_hz is not None:
-            response = response + rfft(self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db)) / sr
+            response = response + rfft(self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db, scale=1 / sr))
         if parts.acceleration:
             response = response + c.acceleration[:, None]
         spectrum = force * response

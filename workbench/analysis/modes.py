@@ -1,0 +1,448 @@
+"""Physics-prior initialisation: modes, background noise and room decay from a recording.
+
+After Su et al. (``papers/001_*.txt``, Sec. 3.1), who take each mode's frequency from
+an FFT peak, its power from the first spectrogram frame and its decay from the time
+it takes to reach silence. Here, more precisely:
+
+* frequency: peaks of a long, zero-padded FFT of the post-onset sound, kept only if
+  they stand ``_MODE_SNR_DB`` above the expected noise level and
+  ``_LOCAL_PROMINENCE_DB`` above the local floor (median level around them), refined
+  by a parabola through the log-magnitude;
+* T60: slope of each mode's narrow-band level over time (complex demodulation at the
+  mode frequency, window long enough to separate the nearest neighbouring mode),
+  fitted on the early decay above the noise floor;
+* amplitude: joint linear least squares of all damped sinusoids against the signal,
+  which also splits the energy of overlapping modes.
+
+Amplitudes follow the renderer: mode k rings as A_k exp(-6.908 t / T60_k) sin(2 pi f_k t).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import librosa
+import numpy as np
+import scipy.linalg
+import scipy.ndimage
+import scipy.signal
+
+from ..errors import WorkbenchError
+from ..specs import T60_DECAY  # 3 ln 10: exp(-T60_DECAY t / t60) falls 60 dB at t60
+from .detect import _check_audio, detect_impacts
+
+__all__ = ["ModeEstimate", "estimate_modes", "estimate_noise_bands", "estimate_room_decay"]
+
+# Longest stretch after the onset that is analysed (bounds memory and time).
+_MAX_ANALYSIS_S = 4.0
+# The long FFT is zero-padded to at least this many times the segment length, so
+# that parabolic interpolation of a peak has a small bias.
+_ZERO_PAD = 4
+# A spectral peak is a mode when it stands this far above the expected noise level
+# (|X|^2 of Gaussian noise exceeds 20x its mean with probability e^-20 ~ 2e-9) ...
+_MODE_SNR_DB = 13.0
+# ... and this far above the valleys towards its neighbours (rejects sidelobes and
+# the shoulders of strong modes) ...
+_PROMINENCE_DB = 6.0
+# ... and this far above the median level within +-_LOCAL_SPAN_HZ (or 20 half-widths of
+# the peak, if wider). For noise, the peak/median power ratio of a bin exceeds 31.6 with
+# probability 2^-31.6 ~ 3e-10.
+_LOCAL_PROMINENCE_DB = 12.0
+_LOCAL_SPAN_HZ = 50.0
+# Peaks at least this wide (half-power half-width, Hz; T60 <~ 0.2 s) are far wider than
+# the resolution of the long FFT or any doublet it fails to split, so their width gives
+# their decay when it is much shorter than the decay track's.
+_WIDTH_TRUST_HZ = 5.0
+# Half-widths are measured up to this far from the peak (T60 ~ 11 ms).
+_MAX_HALF_WIDTH_HZ = 100.0
+# Two modes whose damped sinusoids correlate more than this over the fitted span are
+# one mode as far as least squares can tell (the weaker is dropped).
+_MAX_CORRELATION = 0.9
+# Decay fits use frames at least this far above the noise floor.
+_FIT_FLOOR_DB = 10.0
+# Noise spectra use windows of about this length.
+_NOISE_WINDOW_S = 0.04
+# Without enough quiet signal before the onset, noise is measured on the quietest
+# stretch of this length (or a quarter of what is left, if shorter) after it.
+_QUIET_S = 0.25
+_T60_RANGE_S = (1e-3, 30.0)
+_ROOM_T60_RANGE_S = (0.05, 5.0)
+# A band's decay is measured only if its energy peaks this far above its noise; other
+# bands get the median of the measured ones (or the default, if none is measured).
+_ROOM_MIN_RANGE_DB = 15.0
+_ROOM_T60_DEFAULT_S = 0.5
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModeEstimate:
+    """Modes of a recording, sorted by amplitude (descending).
+
+    Attributes:
+        freqs_hz: (n_found,) mode frequencies in Hz.
+        t60_s: (n_found,) 60 dB decay times in seconds, in [1 ms, 30 s].
+        amplitudes: (n_found,) linear peak amplitude of each mode at the onset, in the
+            recording's units.
+    """
+
+    freqs_hz: np.ndarray
+    t60_s: np.ndarray
+    amplitudes: np.ndarray
+
+
+def _onset_index(audio: np.ndarray, sample_rate: int, onset_s: float | None) -> int:
+    """Onset in samples: given, else the first detected impact, else 0."""
+    if onset_s is None:
+        impacts = detect_impacts(audio, sample_rate)
+        onset_s = impacts[0].time_s if impacts else 0.0
+    if not 0.0 <= onset_s < len(audio) / sample_rate:
+        raise WorkbenchError(f"onset_s must be within the audio (0..{len(audio) / sample_rate:.3f} s), got {onset_s}")
+    return int(round(onset_s * sample_rate))
+
+
+def _noise_window(sample_rate: int) -> int:
+    return int(2 ** np.round(np.log2(_NOISE_WINDOW_S * sample_rate)))
+
+
+def _noise_psd(audio: np.ndarray, sample_rate: int, onset: int, n_fft: int) -> np.ndarray:
+    """Background noise power per rfft bin, in units where white noise of variance s^2 gives s^2.
+
+    From the part before the onset if it holds at least ``_QUIET_S`` (less 5 ms of
+    guard), else from the quietest ``_QUIET_S`` stretch after the onset.
+    """
+    hop = n_fft // 2
+    guard = int(0.005 * sample_rate)
+    window = scipy.signal.get_window("hann", n_fft)
+    before_onset = onset - guard >= max(int(_QUIET_S * sample_rate), n_fft)
+    region = audio[: onset - guard] if before_onset else audio[onset:]
+    if len(region) < n_fft:
+        region = np.pad(region, (0, n_fft - len(region)))
+    power = np.abs(librosa.stft(np.asarray(region, np.float64), n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
+    if not before_onset:
+        # Quietest stretch: the run of frames with the least total energy.
+        n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
+        energy = scipy.ndimage.uniform_filter1d(power.sum(0), n_run, mode="nearest")
+        centre = int(np.argmin(energy))
+        power = power[:, max(centre - n_run // 2, 0) : centre - n_run // 2 + n_run]
+    return power.mean(axis=1) / np.sum(window**2)
+
+
+def _band_edges(band_freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
+    centres = np.asarray(band_freqs_hz, dtype=np.float64)
+    if centres.ndim != 1 or len(centres) == 0 or np.any(centres <= 0) or np.any(np.diff(centres) <= 0):
+        raise WorkbenchError(f"band_freqs_hz must be positive and increasing, got {band_freqs_hz}")
+    return np.concatenate([[0.0], np.sqrt(centres[1:] * centres[:-1]), [sample_rate / 2.0]])
+
+
+def _band_index(n_fft: int, sample_rate: int, band_freqs_hz: np.ndarray) -> np.ndarray:
+    """Band of every rfft bin (edges at geometric means between centres)."""
+    edges = _band_edges(band_freqs_hz, sample_rate)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    return np.clip(np.searchsorted(edges, bins, side="right") - 1, 0, len(edges) - 2)
+
+
+def _find_peaks(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_fft: int,
+                min_freq_hz: float, max_freq_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies (parabolic interpolation) and width-based T60s of modal peaks, loudest first."""
+    n = len(segment)
+    taper = np.cos(0.5 * np.pi * np.arange(n) / n) ** 2  # right half of a Hann window
+    n_fft = int(2 ** np.ceil(np.log2(_ZERO_PAD * n)))
+    spec_db = 10.0 * np.log10(np.abs(np.fft.rfft(segment * taper, n_fft)) ** 2 + 1e-300)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    # Expected noise |X|^2 for this taper: PSD (per unit variance) times sum(taper^2),
+    # median-smoothed over frequency so that residual mode lines don't raise it.
+    floor = scipy.ndimage.median_filter(noise, size=9, mode="nearest")
+    floor_db = 10.0 * np.log10(np.interp(freqs, np.fft.rfftfreq(noise_fft, 1.0 / sample_rate), floor) * np.sum(taper**2) + 1e-300)
+    peaks, _ = scipy.signal.find_peaks(spec_db, prominence=_PROMINENCE_DB, distance=max(1, n_fft // n))
+    peaks = peaks[(freqs[peaks] >= min_freq_hz) & (freqs[peaks] <= max_freq_hz)]
+    peaks = peaks[spec_db[peaks] >= floor_db[peaks] + _MODE_SNR_DB]
+    left, centre, right = spec_db[peaks - 1], spec_db[peaks], spec_db[peaks + 1]
+    shift = 0.5 * (left - right) / np.minimum(left - 2.0 * centre + right, -1e-12)
+    bin_hz = sample_rate / n_fft
+    # Half-power half-width: a damped sinusoid's power near its peak is a Lorentzian,
+    # 1 / (d^2 + (2 pi df)^2), which is 3 dB down at df = d / (2 pi). (The taper widens
+    # the peaks of slow modes.) Measured by walking down each side, which is robust to
+    # the noise ripple that spoils a 3-point curvature on a finely padded spectrum.
+    reach = int(_MAX_HALF_WIDTH_HZ / bin_hz)
+    half_width = np.empty(len(peaks))
+    local = np.empty(len(peaks))
+    for k, (p, level) in enumerate(zip(peaks, centre)):
+        lo, hi = spec_db[max(p - reach, 0) : p], spec_db[p + 1 : p + 1 + reach]
+        below_lo, below_hi = np.flatnonzero(lo < level - 3.0), np.flatnonzero(hi < level - 3.0)
+        left_bins = len(lo) - below_lo[-1] if len(below_lo) else reach
+        right_bins = below_hi[0] + 1 if len(below_hi) else reach
+        half_width[k] = 0.5 * (left_bins + right_bins) * bin_hz
+        # Local floor: the median level within +-max(_LOCAL_SPAN_HZ, 20 half-widths; a
+        # Lorentzian is 20 dB down at 10 half-widths, where the median sits). It includes
+        # the skirts of strong modes and of the contact transient, on which noise makes
+        # many small peaks.
+        span = int(max(_LOCAL_SPAN_HZ, 20.0 * half_width[k]) / bin_hz)
+        local[k] = np.median(spec_db[max(p - span, 0) : p + span + 1])
+    modal = centre >= local + _LOCAL_PROMINENCE_DB
+    order = np.argsort(-centre[modal])
+    width_t60 = T60_DECAY / (2.0 * np.pi * half_width)
+    return ((peaks + shift) * bin_hz)[modal][order], width_t60[modal][order]
+
+
+def _levels_db(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, window: int) -> tuple[np.ndarray, int, float]:
+    """Demodulated level (dB) of each frequency over time: Hann-windowed frames, hop window / 4.
+
+    Returns (level_db of shape (n_frames, n_freqs), hop in samples, sum of squared window).
+    """
+    hop = max(1, window // 4)
+    hann = scipy.signal.get_window("hann", window)
+    phase = 2.0 * np.pi * np.outer(np.arange(window), freqs) / sample_rate
+    kernel = np.hstack([hann[:, None] * np.cos(phase), hann[:, None] * np.sin(phase)])  # real matmul, no complex copy
+    frames = librosa.util.frame(segment, frame_length=window, hop_length=hop, axis=0)
+    parts = frames @ kernel
+    power = parts[:, : len(freqs)] ** 2 + parts[:, len(freqs) :] ** 2
+    return 10.0 * np.log10(power + 1e-300), hop, float(np.sum(hann**2))
+
+
+def _decay_t60(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, windows: np.ndarray,
+               shortest: np.ndarray, noise: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """T60 of each mode from the slope of its demodulated level over time.
+
+    Mode k starts with ``windows[k]`` samples (long enough to separate neighbouring
+    modes); the window is halved, down to ``shortest[k]``, while fewer than 4 frames lie
+    ``_FIT_FLOOR_DB`` above the noise floor (``noise`` is the noise variance at each
+    frequency). The slope is fitted from the loudest frame down to that floor; with
+    fewer than 2 such frames even at ``shortest[k]``, ``fallback`` (the width-based
+    T60) is used if it is consistent with that, else the result is NaN (not a mode).
+    """
+    t60 = np.asarray(fallback, dtype=np.float64).copy()
+    todo = np.arange(len(freqs))
+    windows = windows.copy()
+    while len(todo):
+        window = int(windows[todo].max())
+        group = todo[windows[todo] == window]
+        level_db, hop, energy = _levels_db(segment, sample_rate, freqs[group], window)
+        floor_db = 10.0 * np.log10(noise[group] * energy + 1e-300) + _FIT_FLOOR_DB
+        for column, k in enumerate(group):
+            level = level_db[:, column]
+            start = int(np.argmax(level))
+            below = np.flatnonzero(level[start:] < floor_db[column])
+            stop = start + (int(below[0]) if len(below) else len(level) - start)
+            if stop - start < 4 and window // 2 >= shortest[k]:
+                windows[k] = window // 2  # retry with a shorter window
+                continue
+            todo = todo[todo != k]
+            if stop - start >= 2:
+                slope = np.polyfit(np.arange(start, stop) * hop / sample_rate, level[start:stop], 1)[0]
+                t60[k] = -60.0 / slope if slope < 0 else _T60_RANGE_S[1]
+            else:
+                # Gone within one hop: T60 is at most this bound. A peak that is much
+                # wider-than-that in time (narrow in frequency) is not a damped mode but
+                # noise or the skirt of the contact transient.
+                drop_db = level[start] - floor_db[column]
+                bound = 60.0 * hop / sample_rate / drop_db if drop_db > 0 else 0.0
+                t60[k] = min(t60[k], bound) if t60[k] <= 2.0 * bound else np.nan
+    return np.clip(t60, *_T60_RANGE_S)
+
+
+def _amplitudes(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray,
+                noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onset amplitudes by joint least squares of damped sin/cos pairs, and each one's SNR.
+
+    The normal equations are accumulated in blocks, so memory stays O(block x modes).
+    A mode whose columns correlate above ``_MAX_CORRELATION`` with those of a mode
+    listed earlier (louder) cannot be told apart from it: it gets amplitude 0.
+    ``noise`` is the noise variance at each mode's frequency. The SNR is
+    A^2 E / (2 noise), with E the energy of the mode's sin column: for a mode that is
+    not there it is exponentially distributed with mean 1.
+    """
+    # Fit where the modes are still loud: until the slowest has fallen 40 dB, at most 1 s.
+    n = min(len(segment), int(sample_rate * min(1.0, 40.0 / 60.0 * float(t60.max()))) + 1)
+    k = len(freqs)
+    gram, rhs = np.zeros((2 * k, 2 * k)), np.zeros(2 * k)
+    for a in range(0, n, 8192):
+        t = np.arange(a, min(a + 8192, n))[:, None] / sample_rate
+        envelope = np.exp(-T60_DECAY * t / t60)
+        phase = 2.0 * np.pi * freqs * t
+        basis = np.hstack([envelope * np.sin(phase), envelope * np.cos(phase)])
+        gram += basis.T @ basis
+        rhs += basis.T @ segment[a : a + len(t)]
+    scale = np.sqrt(np.diag(gram))
+    correlation = np.abs(gram / np.outer(scale, scale))
+    pair = np.maximum.reduce([correlation[:k, :k], correlation[:k, k:], correlation[k:, :k], correlation[k:, k:]])
+    kept: list[int] = []
+    for i in range(k):
+        if not kept or pair[i, kept].max() < _MAX_CORRELATION:
+            kept.append(i)
+    cols = np.concatenate([kept, np.asarray(kept) + k])
+    coef = np.zeros(2 * k)
+    coef[cols] = scipy.linalg.solve(gram[np.ix_(cols, cols)], rhs[cols], assume_a="pos")
+    amplitudes = np.hypot(coef[:k], coef[k:])
+    return amplitudes, amplitudes**2 * np.diag(gram)[:k] / (2.0 * noise)
+
+
+def estimate_modes(
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    n_modes: int,
+    onset_s: float | None = None,
+    min_freq_hz: float = 20.0,
+    max_freq_hz: float | None = None,
+) -> ModeEstimate:
+    """Estimate the strongest modes of one impact.
+
+    Args:
+        audio: (n_samples,) one channel holding one impact (e.g. one segment).
+        sample_rate: Sample rate in Hz.
+        n_modes: Most modes to return (> 0); fewer come back when fewer peaks stand
+            clear of the noise.
+        onset_s: Onset of the impact in seconds; default: the first detected impact
+            (or 0 when none is found).
+        min_freq_hz: Lowest mode frequency in Hz.
+        max_freq_hz: Highest mode frequency in Hz; default 0.45 * sample_rate.
+
+    Returns:
+        The modes, sorted by amplitude, descending.
+
+    Raises:
+        WorkbenchError: On a bad argument.
+    """
+    audio = _check_audio(audio, sample_rate).astype(np.float64, copy=False)
+    if not (isinstance(n_modes, (int, np.integer)) and n_modes > 0):
+        raise WorkbenchError(f"n_modes must be a positive integer, got {n_modes}")
+    max_freq_hz = 0.45 * sample_rate if max_freq_hz is None else max_freq_hz
+    if not 0.0 <= min_freq_hz < max_freq_hz <= sample_rate / 2:
+        raise WorkbenchError(
+            f"need 0 <= min_freq_hz < max_freq_hz <= sample_rate / 2, got min_freq_hz={min_freq_hz}, max_freq_hz={max_freq_hz}"
+        )
+    onset = _onset_index(audio, sample_rate, onset_s)
+    segment = audio[onset : onset + int(_MAX_ANALYSIS_S * sample_rate)]
+    noise_fft = _noise_window(sample_rate)
+    empty = ModeEstimate(np.zeros(0), np.zeros(0), np.zeros(0))
+    if len(segment) < 64:
+        return empty
+    noise = _noise_psd(audio, sample_rate, onset, noise_fft)
+    candidates, width_t60 = _find_peaks(segment, sample_rate, noise, noise_fft, min_freq_hz, max_freq_hz)
+    # Fit more candidates than asked for: noise peaks on the skirts of strong modes are
+    # only told apart once all modes are fitted jointly (their amplitudes come out at
+    # the noise level).
+    freqs = candidates[: 2 * n_modes + 4]
+    if len(freqs) == 0:
+        return empty
+    # Window per mode: separates the nearest other peak by ~3 Hann bins, within
+    # [~5 ms, a quarter of the segment].
+    min_window = int(2 ** np.round(np.log2(0.005 * sample_rate)))
+    max_window = max(min_window, int(2 ** np.floor(np.log2(len(segment) / 4))))
+    gaps = np.array([np.min(np.abs(np.delete(candidates, i) - f), initial=sample_rate) for i, f in enumerate(freqs)])
+    windows = np.clip(2 ** np.ceil(np.log2(3.0 * sample_rate / gaps)), min_window, max_window).astype(int)
+    # Shortest window a decay fit may fall back to: the nearest louder peak (earlier in
+    # the list) stays outside the main lobe (2 bins), so its leakage doesn't set the decay.
+    louder = np.array([np.min(np.abs(candidates[:i] - f), initial=sample_rate) for i, f in enumerate(freqs)])
+    shortest = np.clip(2 ** np.ceil(np.log2(2.0 * sample_rate / louder)), min_window, windows).astype(int)
+    noise_at = np.interp(freqs, np.fft.rfftfreq(noise_fft, 1.0 / sample_rate), scipy.ndimage.median_filter(noise, 9))
+    width_t60 = width_t60[: len(freqs)]
+    t60 = _decay_t60(segment, sample_rate, freqs, windows, shortest, noise_at, width_t60)
+    # Leakage from a louder, longer neighbour (or noise) can only slow a track's decay,
+    # and a wide, well-resolved peak is a short decay: there the width is trusted.
+    wide = (T60_DECAY / (2.0 * np.pi * width_t60) >= _WIDTH_TRUST_HZ) & (width_t60 < 0.8 * t60)
+    t60 = np.where(wide, width_t60, t60)
+    modal = np.isfinite(t60)
+    freqs, t60, noise_at = freqs[modal], t60[modal], noise_at[modal]
+    if len(freqs) == 0:
+        return empty
+    amplitudes, snr = _amplitudes(segment, sample_rate, freqs, t60, noise_at)
+    keep = np.flatnonzero(snr >= 10.0 ** (_MODE_SNR_DB / 10.0))
+    keep = keep[np.argsort(-amplitudes[keep])][:n_modes]
+    return ModeEstimate(freqs[keep], t60[keep], amplitudes[keep])
+
+
+def estimate_noise_bands(
+    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None
+) -> np.ndarray:
+    """Stationary background noise level per band.
+
+    Measured before the onset if at least 0.25 s precede it, else on the quietest
+    0.25 s after it. Within a band the median over bins is used, so residual mode
+    lines do not raise the level.
+
+    Args:
+        audio: (n_samples,) one channel.
+        sample_rate: Sample rate in Hz.
+        band_freqs_hz: (n_bands,) increasing band centre frequencies in Hz; band edges
+            lie at the geometric means of neighbouring centres (and at 0 and Nyquist).
+        onset_s: Onset of the impact in seconds; default: the first detected impact.
+
+    Returns:
+        (n_bands,) gains in dB: if every band has gain g, the noise is white with
+        RMS 10**(g / 20). Bands that hold no FFT bin get the gain of the nearest bin.
+
+    Raises:
+        WorkbenchError: On a bad argument.
+    """
+    audio = _check_audio(audio, sample_rate).astype(np.float64, copy=False)
+    band_freqs_hz = np.asarray(band_freqs_hz, dtype=np.float64)
+    n_fft = _noise_window(sample_rate)
+    band = _band_index(n_fft, sample_rate, band_freqs_hz)
+    noise = _noise_psd(audio, sample_rate, _onset_index(audio, sample_rate, onset_s), n_fft)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    gains = np.empty(len(band_freqs_hz))
+    for b, centre in enumerate(band_freqs_hz):
+        members = noise[band == b] if np.any(band == b) else noise[[np.argmin(np.abs(bins - centre))]]
+        gains[b] = 10.0 * np.log10(np.median(members) + 1e-30)
+    return gains
+
+
+def estimate_room_decay(
+    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None
+) -> np.ndarray:
+    """Rough 60 dB decay time per band, from Schroeder backward integration.
+
+    Per band, the frame energy from its peak after the onset, minus the noise energy,
+    is integrated backwards down to where the band meets the noise; T60 comes from
+    the slope of that curve between -5 dB and -25 dB (or 5 dB above the noise, if
+    that is higher). Bands that never rise 15 dB above their noise get the median of
+    the others (0.5 s if there are none). This is the decay of everything that rings
+    in the band (modes and room), a starting point for the fitter only.
+
+    Args:
+        audio: (n_samples,) one channel.
+        sample_rate: Sample rate in Hz.
+        band_freqs_hz: (n_bands,) increasing band centre frequencies in Hz (edges as
+            in :func:`estimate_noise_bands`).
+        onset_s: Onset of the impact in seconds; default: the first detected impact.
+
+    Returns:
+        (n_bands,) T60 in seconds, in [0.05, 5].
+
+    Raises:
+        WorkbenchError: On a bad argument.
+    """
+    audio = _check_audio(audio, sample_rate).astype(np.float64, copy=False)
+    band_freqs_hz = np.asarray(band_freqs_hz, dtype=np.float64)
+    n_fft = _noise_window(sample_rate)
+    hop = n_fft // 4
+    band = _band_index(n_fft, sample_rate, band_freqs_hz)
+    onset = _onset_index(audio, sample_rate, onset_s)
+    noise = _noise_psd(audio, sample_rate, onset, n_fft)
+    segment = audio[onset : onset + int(_MAX_ANALYSIS_S * sample_rate)]
+    segment = np.pad(segment, (0, max(0, n_fft - len(segment))))
+    window = scipy.signal.get_window("hann", n_fft)
+    power = np.abs(librosa.stft(segment, n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
+    t60 = np.full(len(band_freqs_hz), np.nan)
+    for b in range(len(band_freqs_hz)):
+        if not np.any(band == b):
+            continue
+        energy = power[band == b].sum(0)
+        noise_energy = noise[band == b].sum() * np.sum(window**2) + 1e-300
+        range_db = 10.0 * np.log10(energy.max() / noise_energy)
+        if range_db < _ROOM_MIN_RANGE_DB:
+            continue  # nothing decays clearly above the noise in this band
+        # Integrate only down to where the band meets the noise (3 dB above it).
+        peak = int(np.argmax(energy))
+        quiet = np.flatnonzero(energy[peak:] < 2.0 * noise_energy)
+        stop = peak + (int(quiet[0]) if len(quiet) else len(energy) - peak)
+        schroeder = np.cumsum(np.maximum(energy[peak:stop] - noise_energy, 0.0)[::-1])[::-1]
+        curve_db = 10.0 * np.log10(schroeder / schroeder[0] + 1e-300)
+        use = (curve_db <= -5.0) & (curve_db >= max(-25.0, 5.0 - range_db))
+        if np.count_nonzero(use) < 2:
+            continue
+        slope = np.polyfit(np.flatnonzero(use) * hop / sample_rate, curve_db[use], 1)[0]
+        t60[b] = -60.0 / slope if slope < 0 else _ROOM_T60_RANGE_S[1]
+    valid = np.isfinite(t60)
+    t60[~valid] = np.median(t60[valid]) if np.any(valid) else _ROOM_T60_DEFAULT_S
+    return np.clip(t60, *_ROOM_T60_RANGE_S)

@@ -1,0 +1,228 @@
+"""Shared pieces of the exporters: atomic export folders, names, material classes, JSON.
+
+An export is a folder. It is assembled in a hidden temporary folder next to the
+target (``.<name>.partial-<random>``) and renamed into place only when every file is
+written, so a failure (or Ctrl-C) never leaves a half-written export behind: the
+temporary folder is removed and an existing target (``force=True``) is left as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import WorkbenchError
+from ..presets import Preset, load_preset
+
+#: Version of the ``export.json`` record written into every export folder.
+EXPORT_SCHEMA = "impact-workbench/export"
+EXPORT_VERSION = 1
+
+#: The 14 PyImpact / Clatter impact materials (``tdw.physics_audio.audio_material.AudioMaterial``).
+AUDIO_MATERIALS = ("ceramic", "glass", "metal", "wood_hard", "wood_medium", "wood_soft", "cardboard", "paper",
+                   "plastic_hard", "plastic_soft_foam", "rubber", "fabric", "leather", "stone")
+
+# Words in a preset's free-text ``material`` that name one of the AudioMaterial classes.
+# Checked longest first, as whole words of the normalised string.
+_MATERIAL_WORDS = {
+    "metal": ("metal", "steel", "iron", "aluminium", "aluminum", "brass", "copper", "bronze", "tin", "gong",
+              "bell", "cymbal", "titanium", "silver", "gold", "zinc", "pewter"),
+    "glass": ("glass", "crystal"),
+    "ceramic": ("ceramic", "porcelain", "china", "pottery", "earthenware", "stoneware", "terracotta", "tile"),
+    "wood_hard": ("hardwood", "hard_wood", "wood_hard", "oak", "maple", "beech", "walnut", "ash", "teak",
+                  "mahogany", "ebony", "cherry"),
+    "wood_medium": ("wood", "wooden", "wood_medium", "plywood", "timber"),
+    "wood_soft": ("softwood", "soft_wood", "wood_soft", "pine", "balsa", "spruce", "cedar", "fir"),
+    "cardboard": ("cardboard", "carton", "corrugated"),
+    "paper": ("paper", "book", "newspaper"),
+    "plastic_hard": ("plastic", "plastic_hard", "hard_plastic", "acrylic", "pvc", "abs", "polycarbonate",
+                     "nylon", "bakelite", "resin"),
+    "plastic_soft_foam": ("foam", "styrofoam", "polystyrene", "sponge", "plastic_soft_foam", "soft_plastic"),
+    "rubber": ("rubber", "silicone", "latex", "eraser"),
+    "fabric": ("fabric", "cloth", "textile", "cotton", "wool", "felt", "carpet", "cushion"),
+    "leather": ("leather", "suede"),
+    "stone": ("stone", "rock", "marble", "granite", "concrete", "brick", "slate", "cement", "pebble"),
+}
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote.
+
+    Attributes:
+        path: The export folder.
+        target: ``"tdw"`` or ``"habitat"``.
+        files: Paths of the written files, relative to ``path`` (POSIX style).
+        warnings: Problems that were fixed by dropping or clamping (also in ``export.json``).
+        notes: Informational lines (choices made, e.g. which 10 modes PyImpact gets).
+        record: The ``export.json`` content.
+    """
+
+    path: Path
+    target: str
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def as_preset(preset) -> tuple[Preset, str | None]:
+    """A `Preset` and its source path (``None`` when given as an object).
+
+    Raises:
+        WorkbenchError: not a preset or a readable preset file.
+    """
+    if isinstance(preset, Preset):
+        return preset, None
+    if isinstance(preset, (str, os.PathLike)):
+        return load_preset(preset), str(preset)
+    raise WorkbenchError(f"preset: expected a Preset or a path, got {type(preset).__name__}")
+
+
+def slugify(text: str, *, default: str = "preset", max_length: int = 48) -> str:
+    """A lowercase ``[a-z0-9_]`` identifier for file names and PyImpact material keys.
+
+    Example:
+        >>> slugify("Demo steel bowl (v2)!")
+        'demo_steel_bowl_v2'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:max_length].strip("_")
+    return slug or default
+
+
+def material_class(material: str) -> str | None:
+    """The AudioMaterial name that a preset's free-text ``material`` names, if any.
+
+    Exact AudioMaterial names win; otherwise the longest known word found in the text
+    (``"steel bowl"`` -> ``"metal"``, ``"oak plank"`` -> ``"wood_hard"``).
+
+    Example:
+        >>> material_class("Stainless steel"), material_class("wood_soft"), material_class("mystery")
+        ('metal', 'wood_soft', None)
+    """
+    norm = re.sub(r"[^a-z0-9]+", "_", (material or "").lower()).strip("_")
+    if not norm:
+        return None
+    if norm in AUDIO_MATERIALS:
+        return norm
+    padded = f"_{norm}_"
+    words = sorted(((w, m) for m, ws in _MATERIAL_WORDS.items() for w in ws), key=lambda wm: -len(wm[0]))
+    for word, mat in words:
+        if f"_{word}_" in padded or f"_{word}s_" in padded:
+            return mat
+    return None
+
+
+def preset_digest(preset: Preset) -> str:
+    """SHA-256 (hex) of the preset's canonical JSON: identifies exactly what was exported."""
+    text = json.dumps(preset.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _finite(obj: Any, where: str) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise WorkbenchError(f"{where}: refusing to write a non-finite number ({obj!r}) into an export")
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    return obj
+
+
+def json_bytes(obj: Any, *, name: str = "json") -> bytes:
+    """Indented UTF-8 JSON; NaN/inf refused (strict JSON readers reject them).
+
+    Raises:
+        WorkbenchError: a non-finite number; the message names ``name`` and the key.
+    """
+    return (json.dumps(_finite(obj, name), indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def write_file(folder: Path, relative: str, data: bytes, written: list[str]) -> Path:
+    """Write ``data`` to ``folder/relative`` (flushed to disk) and record the name."""
+    path = folder / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    written.append(relative)
+    return path
+
+
+def _new_sibling(target: Path, tag: str) -> Path:
+    for _ in range(100):
+        candidate = target.parent / f".{target.name}.{tag}-{secrets.token_hex(4)}"
+        try:
+            candidate.mkdir()        # honours the umask, unlike tempfile.mkdtemp's 0o700
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise WorkbenchError(f"{target.parent}: cannot write the export there ({e.strerror or e})") from None
+    raise WorkbenchError(f"{target}: could not create a temporary folder next to it")
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+    """Build a folder atomically: yields a temporary sibling, renamed to ``target`` on success.
+
+    Args:
+        target: The folder to create.
+        force: Replace ``target`` if it is an existing folder (only once the new one is
+            complete; on failure the old folder is kept).
+
+    Raises:
+        WorkbenchError: ``target`` exists and ``force`` is false, or it exists and is not a
+            folder, or its parent cannot be created.
+    """
+    target = Path(target)
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise WorkbenchError(f"{target}: exists and is not a folder; choose another output folder")
+        if not force:
+            raise WorkbenchError(f"{target}: the output folder already exists (use --force to replace it)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WorkbenchError(f"{target.parent}: cannot create the output's parent folder ({e.strerror})") from None
+    tmp = _new_sibling(target, "partial")
+    try:
+        yield tmp
+        backup = None
+        if target.exists():
+            backup = target.parent / f".{target.name}.old-{secrets.token_hex(4)}"
+            os.replace(target, backup)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if backup is not None:
+                os.replace(backup, target)
+            raise
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def zip_directory(folder: str | os.PathLike, *, root: str | None = None) -> bytes:
+    """The files of ``folder`` as ZIP bytes, stored under ``root/`` (default: the folder's name)."""
+    folder = Path(folder)
+    root = root or folder.name
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(path, f"{root}/{path.relative_to(folder).as_posix()}")
+    return buf.getvalue()
