@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 
 import workbench as wb  # noqa: E402
 from workbench.analysis.detect import detect_impacts, force_sensor_strikes  # noqa: E402
-from workbench.fit import fit  # noqa: E402
-from workbench.fit.report import force_profile  # noqa: E402
+from workbench.fitting import fit  # noqa: E402
+from workbench.fitting.report import force_profile  # noqa: E402
 from workbench.presets import Preset, default_noise, default_reverb  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "real_impacts"

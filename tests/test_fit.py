@@ -12,8 +12,8 @@ import pytest
 
 import workbench as wb
 from workbench.errors import WorkbenchError
-from workbench.fit import fit
-from workbench.fit.labels import label_from_name, read_labels_csv
+from workbench.fitting import fit
+from workbench.fitting.labels import label_from_name, read_labels_csv
 from workbench.presets import default_noise
 
 SR = 44100
@@ -175,3 +175,11 @@ def test_cli_fit_and_detect_end_to_end(bundled_data, tmp_path):
                         str(tmp_path / "x.json")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "no such file" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_public_fit_is_the_function(three_mode_fit):
+    import workbench.fitting  # noqa: F401 - importing the subpackage must not shadow it
+
+    truth, _ = three_mode_fit
+    result = wb.fit((wb.render(truth), SR), n_modes=3, steps=3, reverb=False)
+    assert result.preset.object.modes

@@ -57,3 +57,9 @@ def test_noise_reference_has_target_rms():
     target = tone(300.0)
     noise = white_noise_like(target)
     torch.testing.assert_close(noise.pow(2).mean().sqrt(), target.pow(2).mean().sqrt())
+
+
+def test_fixed_target_loss_matches_plain_call():
+    loss = MultiScaleSpectralLoss()
+    a, b = torch.cat([tone(500.0), tone(700.0)]), torch.cat([tone(510.0), tone(650.0)])
+    torch.testing.assert_close(loss.against(b)(a), loss(a, b))

@@ -7,6 +7,10 @@ Layers (imports point down only):
 * `workbench.specs` - parameter ranges as data; `workbench.presets` - the preset file format.
 * `workbench.losses` - multi-scale spectral loss and the normalised distance.
 * `workbench.audio`, `workbench.render` - files in and out.
+* `workbench.analysis` - impact detection and physics-prior estimates (numpy/librosa).
+* `workbench.fitting` - analysis by synthesis; `workbench.export` - ThreeDWorld and Habitat;
+  `workbench.library` - preset libraries from folders of recordings.
+* `workbench.app`, `workbench.notebook` - the dashboard (Panel) and its notebook view.
 * `workbench.cli` - the command line.
 """
 
@@ -18,8 +22,15 @@ from .losses import MultiScaleSpectralLoss, spectral_distance
 from .presets import Preset, load_preset, save_preset
 from .render import render
 
+
+def fit(audio_or_paths, **kwargs):
+    """Fit recordings with the physical model; see `workbench.fitting.fit` (imported lazily)."""
+    from .fitting import fit as _fit
+
+    return _fit(audio_or_paths, **kwargs)
+
 __all__ = [
-    "MultiScaleSpectralLoss", "Preset", "WorkbenchError", "load_audio", "load_preset", "render",
+    "MultiScaleSpectralLoss", "Preset", "WorkbenchError", "fit", "load_audio", "load_preset", "render",
     "save_audio", "save_preset", "spectral_distance",
 ]
 __version__ = "0.1.0"

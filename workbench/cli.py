@@ -126,7 +126,7 @@ def fit(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .fit import fit as run_fit
+    from .fitting import fit as run_fit
     from .presets import save_preset
 
     def go():
@@ -156,7 +156,7 @@ def fit(
                   f"({result.stopped}); normalised distance "
                   + ", ".join(f"{p.name} {d:.3f}" for p, d in zip(result.presets, result.distances)))
         if report is not None:
-            from .fit.report import write_report
+            from .fitting.report import write_report
             written += write_report(result, report)
         for path in written:
             out.print(f"wrote {path}")
@@ -254,6 +254,25 @@ def serve(
 
     _run(serve_app, [str(f) for f in files or []], port=port, address=address, show=show,
          presets_dir=presets_dir, max_upload_mb=max_upload_mb, allow_websocket_origin=allow_origin or ())
+
+
+@app.command()
+def library(
+    source: Path = typer.Argument(..., help="Folder of recordings (recursively; MANIFEST.md read if present)."),
+    output: Path = typer.Option(Path("presets"), "-o", "--output", help="Library folder."),
+    steps: int = typer.Option(250, "--steps", help="Maximum optimiser steps per fit."),
+    modes: int = typer.Option(48, "--modes", help="Object modes per fit."),
+    no_separation: bool = typer.Option(False, "--no-separation", help="Skip the joint tool/object fit."),
+):
+    """Fit every recording in a folder into a preset library with a README table."""
+    from .library import build_library
+
+    def go():
+        entries = build_library(source, output, steps=steps, n_modes=modes, separate=not no_separation,
+                                log=lambda msg: err.print(msg, highlight=False))
+        out.print(f"wrote {len(entries)} presets and {output / 'README.md'}")
+
+    _run(go)
 
 
 def main() -> None:  # console-script entry point

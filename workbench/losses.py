@@ -30,16 +30,22 @@ class SpectralLoss(torch.nn.Module):
         super().__init__()
         self.n_fft, self.lin_weight, self.log_weight, self.eps = n_fft, lin_weight, log_weight, eps
 
-    def terms(self, input: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Named, weighted terms, each (batch,)."""
-        s_in = stft_magnitude(input, n_fft=self.n_fft)
+    def target_features(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(magnitude, log magnitude) of a target; pass to `terms` to skip recomputing them."""
         s_tg = stft_magnitude(target, n_fft=self.n_fft)
+        return s_tg, torch.log(s_tg + self.eps)
+
+    def terms(self, input: torch.Tensor, target: torch.Tensor | None = None, *,
+              features: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Named, weighted terms, each (batch,); give ``target`` or its precomputed ``features``."""
+        s_in = stft_magnitude(input, n_fft=self.n_fft)
+        s_tg, log_tg = features if features is not None else self.target_features(target)
         out = {}
         if self.lin_weight:
             out[f"lin_{self.n_fft}"] = self.lin_weight * (s_in - s_tg).abs().mean(dim=(-2, -1))
         if self.log_weight:
             out[f"log_{self.n_fft}"] = self.log_weight * (
-                torch.log(s_in + self.eps) - torch.log(s_tg + self.eps)).abs().mean(dim=(-2, -1))
+                torch.log(s_in + self.eps) - log_tg).abs().mean(dim=(-2, -1))
         return out
 
 
@@ -82,6 +88,19 @@ class MultiScaleSpectralLoss(torch.nn.Module):
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.per_item(input, target).mean()
+
+    def against(self, target: torch.Tensor):
+        """A function ``input -> loss`` for a fixed target whose spectrograms are computed once
+        (the fitter calls it every step)."""
+        target = torch.atleast_2d(target).detach()
+        features = [scale.target_features(target) for scale in self.scales]
+
+        def loss(input: torch.Tensor) -> torch.Tensor:
+            input, _ = self._check(input, target)
+            return sum(sum(scale.terms(input, features=f).values())
+                       for scale, f in zip(self.scales, features)).mean()
+
+        return loss
 
 
 def white_noise_like(target: torch.Tensor, *, seed: int = 0) -> torch.Tensor:

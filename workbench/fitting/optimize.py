@@ -70,7 +70,7 @@ def optimize(
     Returns:
         The outcome; ``params`` holds the best parameters.
     """
-    loss_fn = loss_fn or MultiScaleSpectralLoss()
+    loss_fn = (loss_fn or MultiScaleSpectralLoss()).against(target)
     freq_params = [p for name, p in params.named_parameters() if name.endswith(".freqs")]
     other = [p for name, p in params.named_parameters() if not name.endswith(".freqs")]
     opt = torch.optim.Adam([{"params": other, "lr": lr}, {"params": freq_params, "lr": lr * 0.5}])
@@ -88,7 +88,7 @@ def optimize(
         for g, base in zip(opt.param_groups, base_lrs):
             g["lr"] = base * lr_scale * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(synth(params.controls(reverb=reverb)), target)
+        loss = loss_fn(synth(params.controls(reverb=reverb)))
         value = float(loss.detach())
         ok = math.isfinite(value)
         if ok:

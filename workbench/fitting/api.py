@@ -1,4 +1,4 @@
-"""`workbench.fit`: from recordings to fitted presets.
+"""`workbench.fit` (`workbench.fitting.api.fit`): from recordings to fitted presets.
 
 Pipeline per clip: detect the strikes, cut the window that holds them and their
 ring, estimate modes / noise floor / room decay from the signal (physics prior),
