@@ -56,9 +56,18 @@ def test_silence_has_no_impacts(signal):
     assert detect_impacts(signal, SR) == []
 
 
-def test_stationary_noise_has_no_impacts():
-    noise = 0.1 * np.random.default_rng(3).standard_normal(2 * SR)
-    assert detect_impacts(noise, SR) == []
+@pytest.mark.parametrize("exponent", [0.0, 1.0, 2.0])  # white, pink, brown (rumble)
+def test_stationary_noise_has_no_impacts(exponent):
+    spectrum = np.fft.rfft(np.random.default_rng(3).standard_normal(3 * SR))
+    spectrum[1:] /= np.fft.rfftfreq(3 * SR, 1 / SR)[1:] ** (exponent / 2)
+    noise = np.fft.irfft(spectrum, 3 * SR)
+    assert detect_impacts(0.1 * noise / noise.std(), SR) == []
+
+
+def test_hum_fading_in_has_no_impacts():
+    t = np.arange(2 * SR) / SR
+    hum = 0.1 * np.sin(2 * np.pi * 100 * t) + 1e-3 * np.random.default_rng(4).standard_normal(t.size)
+    assert detect_impacts(hum * np.minimum(t / 0.5, 1.0), SR) == []
 
 
 def test_sensitivity_zero_reports_nothing_and_one_reports_more():
@@ -86,7 +95,8 @@ def test_segments_cover_each_impact_without_overlapping_the_next():
     x = np.zeros(3 * SR)
     impacts = [Impact(0.5, 0.9, -1.0), Impact(0.51, 0.9, -2.0), Impact(2.0, 0.8, 0.0)]
     segments = segment_impacts(x, SR, impacts, pre_s=0.02, max_len_s=1.0)
-    assert [(s.start_s, s.end_s) for s in segments] == pytest.approx([(0.48, 0.51), (0.505, 1.505), (1.98, 2.98)])
+    bounds = [t for s in segments for t in (s.start_s, s.end_s)]
+    assert bounds == pytest.approx([0.48, 0.51, 0.505, 1.505, 1.98, 2.98])
     assert segments[2].samples(SR) == slice(int(1.98 * SR), int(2.98 * SR))
     assert [s.impact for s in segments] == impacts
 

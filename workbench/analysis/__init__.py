@@ -1,4 +1,4 @@
-"""Signal analysis for the fitter: ``detect`` (impact detection, segmentation, force-sensor ground truth) and ``modes`` (mode, noise-band and room-decay estimates)."""
+"""Signal analysis for the fitter: ``detect`` (impacts, segments, force-sensor truth), ``modes`` (modes, noise, room decay)."""
 
 from __future__ import annotations
 

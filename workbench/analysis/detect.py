@@ -1,19 +1,20 @@
 """Impact detection in recordings of any length, and the segments between impacts.
 
 After the high-precision touch/impact detector of paper 003 (``papers/003_*.txt``,
-Sec. 3.2): impacts are relative peaks of the energy contour that are wide-band
-(a jump in log-magnitude across most bins, i.e. a peak of onset strength) and
-come with an abrupt change of spectral shape (flatness, centroid). Each candidate
-(a peak of onset strength) gets a confidence in [0, 1], the product of soft
-scores for
+Sec. 3.2), which looks for relative peaks of the energy contour that are wide-band,
+with peaks of onset strength and spectral flatness. Every peak of onset strength is
+a candidate; its confidence in [0, 1] is a product of soft scores (``_confidence``):
 
-* onset strength above the local background (how wide-band and how steep the rise is),
-* level re the file peak (a faint click far below the loudest strike is not a strike),
-* rise of the energy contour above the level just before (the peak's depth),
-* change of spectral flatness / centroid against the frames just before.
+* the rise: onset strength above the local background (a wide-band jump of the
+  log-magnitude, seen even under the ringing of earlier strikes) or the depth of the
+  energy-contour peak (also for narrow-band onsets), whichever is stronger;
+* the level re the file peak (a faint click far below the loudest strike is not one);
+* the change of spectral flatness or centroid against the frames before (supporting).
 
-``sensitivity`` is one minus the confidence an impact needs. The frame-level time is
-then refined to the sample where the high-passed envelope starts to rise.
+A candidate at the very start of the file must also show that the file was quiet
+before it or that the sound then decays (else it is the recording starting).
+``sensitivity`` is one minus the confidence an impact needs. Each onset is then refined
+to the sample where the high-passed envelope starts to rise.
 
 The STFT features are computed in blocks, so memory stays bounded for long inputs
 (minutes of tapping): O(block) for the spectrogram plus a few floats per frame.
@@ -39,6 +40,9 @@ _FRAME_S = 0.02
 # Spectral magnitudes are clamped this far below a full-scale sinusoid (re file peak),
 # so digital silence and dither give no onset strength.
 _FLOOR_DB = -100.0
+# The energy contour leaves out bins below this: rumble and handling noise swing the
+# low-frequency energy by many dB within a few frames, a strike is broadband.
+_ENERGY_MIN_HZ = 150.0
 # Background statistics (onset strength, flatness, centroid) are taken over this span
 # before each candidate, leaving out the two frames that the strike already leaks into.
 _BACKGROUND_S = 0.25
@@ -102,9 +106,10 @@ def _sigmoid(x: np.ndarray | float, centre: float, scale: float) -> np.ndarray:
 
 
 def _frame_features(
-    audio: np.ndarray, *, n_fft: int, hop: int, block_frames: int, ref: float
+    audio: np.ndarray, sample_rate: int, *, n_fft: int, hop: int, block_frames: int, ref: float
 ) -> dict[str, np.ndarray]:
-    """Per-frame onset strength, energy (dB), spectral flatness and centroid (bins).
+    """Per-frame onset strength, energy (dB, above ``_ENERGY_MIN_HZ``), spectral flatness
+    and centroid (bins).
 
     Frame i covers samples [i * hop - n_fft, i * hop) (zeros before the file start), so
     an onset at sample 0 still shows as a rise, and no frame runs past the file end
@@ -116,6 +121,7 @@ def _frame_features(
     scale = ref * n_fft / 4.0  # |STFT| of a full-scale sinusoid under a Hann window
     amin = scale * 10.0 ** (_FLOOR_DB / 20.0)
     out = {k: np.zeros(n_frames, np.float32) for k in ("flux", "energy_db", "flatness", "centroid")}
+    low_bins = int(np.ceil(_ENERGY_MIN_HZ * n_fft / sample_rate))
     for i0 in range(0, n_frames, block_frames):
         i1 = min(i0 + block_frames, n_frames)
         start = (i0 - 1) * hop - n_fft  # one frame of context before i0
@@ -127,7 +133,7 @@ def _frame_features(
         db = librosa.amplitude_to_db(mag, ref=scale, amin=amin, top_db=None)
         out["flux"][i0:i1] = librosa.onset.onset_strength(S=db, center=False)[1:]
         mag = mag[:, 1:]
-        out["energy_db"][i0:i1] = 10.0 * np.log10(np.mean(mag**2, axis=0) / scale**2 + 1e-30)
+        out["energy_db"][i0:i1] = 10.0 * np.log10(np.mean(mag[low_bins:] ** 2, axis=0) / scale**2 + 1e-30)
         out["flatness"][i0:i1] = librosa.feature.spectral_flatness(S=mag, amin=amin**2)[0]
         power = mag**2
         bins = np.arange(mag.shape[0], dtype=np.float32)[:, None]
@@ -138,9 +144,9 @@ def _frame_features(
 def _refine_onset(audio: np.ndarray, sample_rate: int, lo: int, hi: int, sos: np.ndarray) -> int:
     """Sample in [lo, hi) where the high-passed envelope starts its rise to the strike.
 
-    ``sos`` is the high-pass (see ``_REFINE_HIGHPASS_HZ``). The envelope is the
-    running maximum of |high-passed signal| over the trailing
-    2 ms: it rises exactly at the onset and bridges the zero crossings of the modes.
+    ``sos`` is the high-pass (see ``_REFINE_HIGHPASS_HZ``). The envelope is the running
+    maximum of |high-passed signal| over the trailing 2 ms: it rises exactly at the
+    onset and bridges the zero crossings of the modes.
     From its maximum in [lo, hi) we step back to the last sample at or below 10 % of
     the way from the background (median over the 20 ms before ``lo``) to that maximum.
     """
@@ -149,9 +155,8 @@ def _refine_onset(audio: np.ndarray, sample_rate: int, lo: int, hi: int, sos: np
     if b - a < 16:
         return lo
     width = max(1, int(0.002 * sample_rate))
-    env = scipy.ndimage.maximum_filter1d(
-        np.abs(scipy.signal.sosfilt(sos, np.asarray(audio[a:b], dtype=np.float64))), width, origin=(width - 1) // 2, mode="constant"
-    )
+    high = np.abs(scipy.signal.sosfilt(sos, np.asarray(audio[a:b], dtype=np.float64)))
+    env = scipy.ndimage.maximum_filter1d(high, width, origin=(width - 1) // 2, mode="constant")  # trailing
     base = np.median(env[: max(lo - a, 1)])
     k_peak = (lo - a) + int(np.argmax(env[lo - a :]))
     below = np.flatnonzero(env[: k_peak + 1] <= base + 0.1 * (env[k_peak] - base))
@@ -197,33 +202,35 @@ def detect_impacts(
         return []
     hop = max(1, int(round(hop_s * sample_rate)))
     n_fft = int(2 ** np.ceil(np.log2(_FRAME_S * sample_rate)))
-    feats = _frame_features(audio, n_fft=n_fft, hop=hop, block_frames=max(8, int(block_s * sample_rate / hop)), ref=ref)
+    block_frames = max(8, int(block_s * sample_rate / hop))
+    feats = _frame_features(audio, sample_rate, n_fft=n_fft, hop=hop, block_frames=block_frames, ref=ref)
     flux = feats["flux"]
     peaks, _ = scipy.signal.find_peaks(flux, distance=max(1, int(round(min_gap_s * sample_rate / hop))))
     n_back = max(4, int(round(_BACKGROUND_S * sample_rate / hop)))
 
-    def now_and_before(x: np.ndarray, now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Median over the n_back frames before peak frame i, leaving out frames i-1 and
-        # i-2 (the strike already leaks into them); at least frame 0 (silence) is used.
+    def background(x: np.ndarray) -> np.ndarray:
+        # Median over the n_back frames before each peak frame i, leaving out frames i-1
+        # and i-2 (the strike already leaks into them); at least frame 0 (silence) counts.
         padded = np.concatenate([np.full(n_back + 2, np.nan, np.float32), x])
-        windows = sliding_window_view(padded, n_back)[np.maximum(peaks, 3)]  # x[i-2-n_back : i-2]
-        return now, np.nanmedian(windows, axis=1)
+        return np.nanmedian(sliding_window_view(padded, n_back)[np.maximum(peaks, 3)], axis=1)
 
     nxt = np.minimum(peaks + 1, len(flux) - 1)
-    flux_now, flux_back = now_and_before(flux, flux[peaks])
-    flat_now, flat_back = now_and_before(feats["flatness"], np.maximum(feats["flatness"][peaks], feats["flatness"][nxt]))
-    cent_now, cent_back = now_and_before(feats["centroid"], 0.5 * (feats["centroid"][peaks] + feats["centroid"][nxt]))
-    onset_excess = flux_now - flux_back
+    flatness, centroid = feats["flatness"], feats["centroid"]
+    onset_excess = flux[peaks] - background(flux)
     # Depth of the energy peak: the loudest of the next frames against the louder of two
     # frames that end before the earliest possible onset (a window length earlier).
     energy = feats["energy_db"]
     lead = int(np.ceil(n_fft / hop)) + 1
     after = np.max(energy[np.minimum(peaks[:, None] + np.arange(3), len(energy) - 1)], axis=1)
     before = np.max(energy[np.maximum(peaks[:, None] - lead - np.arange(2), 0)], axis=1)
+    # Frames holding zeros from before the file are no reference: use the first full one.
+    at_start = (peaks - lead - 1) * hop < n_fft
+    before[at_start] = energy[min(int(np.ceil(n_fft / hop)), len(energy) - 1)]
     energy_rise = after - before
+    flat_now, cent_now = np.maximum(flatness[peaks], flatness[nxt]), 0.5 * (centroid[peaks] + centroid[nxt])
     shape_change = np.maximum(
-        np.abs(np.log10((flat_now + 1e-12) / (flat_back + 1e-12))),  # decades of flatness
-        np.abs(np.log2((cent_now + 1.0) / (cent_back + 1.0))),  # octaves of centroid
+        np.abs(np.log10((flat_now + 1e-12) / (background(flatness) + 1e-12))),  # decades of flatness
+        np.abs(np.log2((cent_now + 1.0) / (background(centroid) + 1.0))),  # octaves of centroid
     )
     threshold = 1.0 - sensitivity
     # The level score is at most 1, so candidates below threshold without it are out.
@@ -231,13 +238,48 @@ def detect_impacts(
     sos = scipy.signal.butter(2, min(_REFINE_HIGHPASS_HZ, 0.45 * sample_rate), "highpass", fs=sample_rate, output="sos")
     n_level = int(_LEVEL_SPAN_S * sample_rate)
     found: list[tuple[Impact, float]] = []
-    for i, excess, rise, change in zip(peaks[plausible], onset_excess[plausible], energy_rise[plausible], shape_change[plausible]):
+    for k in np.flatnonzero(plausible):
+        i, excess, rise, change = peaks[k], onset_excess[k], energy_rise[k], shape_change[k]
         onset = _refine_onset(audio, sample_rate, max(i * hop - n_fft - hop, 0), min(i * hop + hop, len(audio)), sos)
         peak_db = float(20.0 * np.log10(max(np.max(np.abs(audio[onset : onset + n_level])) / ref, 1e-12)))
         confidence = float(_confidence(excess, rise, peak_db, change))
+        if at_start[k]:
+            # The rise was measured against frames holding the zeros before the file, so
+            # it may just be the recording starting. It counts if the file itself is quiet
+            # for at least 1 ms before the onset (12 dB or more below the strike), or if
+            # the spectrum then decays.
+            quiet = np.max(np.abs(audio[:onset])) if onset >= int(0.001 * sample_rate) else np.inf
+            rise_in_file_db = 20.0 * np.log10(max(10.0 ** (peak_db / 20.0) * ref / max(quiet, 1e-30), 1e-12))
+            per_bin_db, total_db = _start_decay_db(audio, sample_rate, n_fft)
+            confidence *= float(max(
+                _sigmoid(rise_in_file_db, 12.0, 2.0), _sigmoid(per_bin_db, 3.0, 0.5), _sigmoid(total_db, 10.0, 1.5)
+            ))
         if confidence >= threshold:
-            found.append((Impact(onset / sample_rate, confidence, peak_db), float(flux[i])))
+            found.append((Impact(float(onset / sample_rate), confidence, peak_db), float(flux[i])))
     return _merge_close(found, min_gap_s)
+
+
+def _start_decay_db(audio: np.ndarray, sample_rate: int, n_fft: int) -> tuple[float, float]:
+    """How far the power above ``_ENERGY_MIN_HZ`` falls (dB) from the first 20 ms of the
+    file to 0.2-0.5 s later.
+
+    Returns (mean over bins of the fall, rises counting 0; fall of the total power), or
+    (inf, inf) if the file is too short to tell. After a broadband strike the first is
+    large (tens of dB; ~7 dB for a gong), after a narrow-band one the second; for
+    stationary noise that just starts with the file the first stays below ~1 dB and
+    the second, for noise dominated by few low-frequency cycles, below ~5 dB.
+    """
+    if len(audio) < int(0.5 * sample_rate):
+        return np.inf, np.inf
+    hop = n_fft // 4
+    head = np.asarray(audio[: int(0.5 * sample_rate)], dtype=np.float32)
+    power = np.abs(librosa.stft(head, n_fft=n_fft, hop_length=hop, center=False)) ** 2 + 1e-30
+    starts = np.arange(power.shape[1]) * hop / sample_rate
+    low_bins = int(np.ceil(_ENERGY_MIN_HZ * n_fft / sample_rate))
+    first = power[low_bins:, starts < 0.02].mean(axis=1)
+    later = power[low_bins:, starts >= 0.2].mean(axis=1)
+    per_bin = np.mean(np.maximum(10.0 * np.log10(first / later), 0.0))
+    return float(per_bin), float(10.0 * np.log10(first.sum() / later.sum()))
 
 
 def _confidence(
@@ -391,8 +433,9 @@ def match_times(
     """
     if not tolerance_s >= 0:
         raise WorkbenchError(f"tolerance_s must be >= 0 s, got {tolerance_s}")
-    found, truth = np.asarray(found_s, np.float64), np.asarray(truth_s, np.float64)
-    pairs = sorted((abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= tolerance_s)
+    found, truth = np.asarray(found_s, np.float64), np.sort(np.asarray(truth_s, np.float64))
+    lo, hi = np.searchsorted(truth, found - tolerance_s), np.searchsorted(truth, found + tolerance_s, side="right")
+    pairs = sorted((abs(f - truth[j]), i, j) for i, f in enumerate(found) for j in range(lo[i], hi[i]))
     used_found, used_truth, errors = set(), set(), []
     for _, i, j in pairs:
         if i not in used_found and j not in used_truth:

@@ -4,15 +4,16 @@ After Su et al. (``papers/001_*.txt``, Sec. 3.1), who take each mode's frequency
 an FFT peak, its power from the first spectrogram frame and its decay from the time
 it takes to reach silence. Here, more precisely:
 
-* frequency: peaks of a long, zero-padded FFT of the post-onset sound, kept only if
-  they stand ``_MODE_SNR_DB`` above the expected noise level and
-  ``_LOCAL_PROMINENCE_DB`` above the local floor (median level around them), refined
-  by a parabola through the log-magnitude;
-* T60: slope of each mode's narrow-band level over time (complex demodulation at the
-  mode frequency, window long enough to separate the nearest neighbouring mode),
-  fitted on the early decay above the noise floor;
+* frequency: peaks of a long, zero-padded FFT of the post-onset sound that stand clear
+  of the noise floor and of the local floor around them, refined by a parabola
+  through the log-magnitude (a small fraction of a bin);
+* T60: slope of each mode's narrow-band level over time (demodulation at the mode
+  frequency, with a window long enough to separate the nearest neighbour), fitted on
+  the early decay above the noise floor; for wide (short) peaks the peak width, when
+  that is clearly shorter, since a louder neighbour's leakage slows a decay track;
 * amplitude: joint linear least squares of all damped sinusoids against the signal,
-  which also splits the energy of overlapping modes.
+  which splits overlapping modes and rejects noise peaks (their fit is at noise level);
+* a second pass on the residual of the fit finds weaker modes next to strong ones.
 
 Amplitudes follow the renderer: mode k rings as A_k exp(-6.908 t / T60_k) sin(2 pi f_k t).
 """
@@ -38,23 +39,27 @@ _MAX_ANALYSIS_S = 4.0
 # The long FFT is zero-padded to at least this many times the segment length, so
 # that parabolic interpolation of a peak has a small bias.
 _ZERO_PAD = 4
-# A spectral peak is a mode when it stands this far above the expected noise level
-# (|X|^2 of Gaussian noise exceeds 20x its mean with probability e^-20 ~ 2e-9) ...
+# A spectral peak is a candidate mode when it stands this far above the expected noise
+# level (|X|^2 of Gaussian noise exceeds 20x its mean with probability e^-20 ~ 2e-9),
 _MODE_SNR_DB = 13.0
-# ... and this far above the valleys towards its neighbours (rejects sidelobes and
-# the shoulders of strong modes) ...
+# this far above the valleys towards its neighbours (rejects sidelobes and shoulders),
 _PROMINENCE_DB = 6.0
-# ... and this far above the median level within +-_LOCAL_SPAN_HZ (or 20 half-widths of
-# the peak, if wider). For noise, the peak/median power ratio of a bin exceeds 31.6 with
-# probability 2^-31.6 ~ 3e-10.
-_LOCAL_PROMINENCE_DB = 12.0
+# and this far above the median level within +-_LOCAL_SPAN_HZ (or 20 half-widths of the
+# peak, if wider), which holds the skirts of strong modes on which noise makes peaks.
+_LOCAL_PROMINENCE_DB = 6.0
 _LOCAL_SPAN_HZ = 50.0
+# Half-widths are measured up to this far from the peak (T60 down to ~11 ms).
+_MAX_HALF_WIDTH_HZ = 100.0
+# A fitted mode is kept when its least-squares SNR is at least this: higher than the
+# spectral test, since candidates sit at spectral maxima, which biases a noise fit up.
+_FIT_SNR_DB = 16.0
 # Peaks at least this wide (half-power half-width, Hz; T60 <~ 0.2 s) are far wider than
 # the resolution of the long FFT or any doublet it fails to split, so their width gives
 # their decay when it is much shorter than the decay track's.
 _WIDTH_TRUST_HZ = 5.0
-# Half-widths are measured up to this far from the peak (T60 ~ 11 ms).
-_MAX_HALF_WIDTH_HZ = 100.0
+# Peaks in the residual closer than this plus 3 half-widths to a fitted mode are taken
+# as that mode's misfit, not as a new mode.
+_RESIDUAL_GUARD_HZ = 5.0
 # Two modes whose damped sinusoids correlate more than this over the fitted span are
 # one mode as far as least squares can tell (the weaker is dropped).
 _MAX_CORRELATION = 0.9
@@ -116,7 +121,8 @@ def _noise_psd(audio: np.ndarray, sample_rate: int, onset: int, n_fft: int) -> n
     region = audio[: onset - guard] if before_onset else audio[onset:]
     if len(region) < n_fft:
         region = np.pad(region, (0, n_fft - len(region)))
-    power = np.abs(librosa.stft(np.asarray(region, np.float64), n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
+    spec = librosa.stft(np.asarray(region, np.float64), n_fft=n_fft, hop_length=hop, center=False, window=window)
+    power = np.abs(spec) ** 2
     if not before_onset:
         # Quietest stretch: the run of frames with the least total energy.
         n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
@@ -148,10 +154,8 @@ def _find_peaks(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_
     n_fft = int(2 ** np.ceil(np.log2(_ZERO_PAD * n)))
     spec_db = 10.0 * np.log10(np.abs(np.fft.rfft(segment * taper, n_fft)) ** 2 + 1e-300)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    # Expected noise |X|^2 for this taper: PSD (per unit variance) times sum(taper^2),
-    # median-smoothed over frequency so that residual mode lines don't raise it.
-    floor = scipy.ndimage.median_filter(noise, size=9, mode="nearest")
-    floor_db = 10.0 * np.log10(np.interp(freqs, np.fft.rfftfreq(noise_fft, 1.0 / sample_rate), floor) * np.sum(taper**2) + 1e-300)
+    # Expected noise |X|^2 for this taper: noise variance per bin times sum(taper^2).
+    floor_db = 10.0 * np.log10(_noise_at(noise, noise_fft, sample_rate, freqs) * np.sum(taper**2) + 1e-300)
     peaks, _ = scipy.signal.find_peaks(spec_db, prominence=_PROMINENCE_DB, distance=max(1, n_fft // n))
     peaks = peaks[(freqs[peaks] >= min_freq_hz) & (freqs[peaks] <= max_freq_hz)]
     peaks = peaks[spec_db[peaks] >= floor_db[peaks] + _MODE_SNR_DB]
@@ -183,7 +187,9 @@ def _find_peaks(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_
     return ((peaks + shift) * bin_hz)[modal][order], width_t60[modal][order]
 
 
-def _levels_db(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, window: int) -> tuple[np.ndarray, int, float]:
+def _levels_db(
+    segment: np.ndarray, sample_rate: int, freqs: np.ndarray, window: int
+) -> tuple[np.ndarray, int, float]:
     """Demodulated level (dB) of each frequency over time: Hann-windowed frames, hop window / 4.
 
     Returns (level_db of shape (n_frames, n_freqs), hop in samples, sum of squared window).
@@ -191,7 +197,8 @@ def _levels_db(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, window:
     hop = max(1, window // 4)
     hann = scipy.signal.get_window("hann", window)
     phase = 2.0 * np.pi * np.outer(np.arange(window), freqs) / sample_rate
-    kernel = np.hstack([hann[:, None] * np.cos(phase), hann[:, None] * np.sin(phase)])  # real matmul, no complex copy
+    # Two real kernels (cos, sin) rather than one complex: no complex copy of the frames.
+    kernel = np.hstack([hann[:, None] * np.cos(phase), hann[:, None] * np.sin(phase)])
     frames = librosa.util.frame(segment, frame_length=window, hop_length=hop, axis=0)
     parts = frames @ kernel
     power = parts[:, : len(freqs)] ** 2 + parts[:, len(freqs) :] ** 2
@@ -239,28 +246,32 @@ def _decay_t60(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, windows
     return np.clip(t60, *_T60_RANGE_S)
 
 
-def _amplitudes(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray,
-                noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Onset amplitudes by joint least squares of damped sin/cos pairs, and each one's SNR.
+def _basis_blocks(n: int, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, block: int = 8192):
+    """Yield (start, basis) over n samples: basis (len, 2K) = damped sines then cosines."""
+    for a in range(0, n, block):
+        t = np.arange(a, min(a + block, n))[:, None] / sample_rate
+        envelope = np.exp(-T60_DECAY * t / t60)
+        phase = 2.0 * np.pi * freqs * t
+        yield a, np.hstack([envelope * np.sin(phase), envelope * np.cos(phase)])
 
-    The normal equations are accumulated in blocks, so memory stays O(block x modes).
-    A mode whose columns correlate above ``_MAX_CORRELATION`` with those of a mode
-    listed earlier (louder) cannot be told apart from it: it gets amplitude 0.
-    ``noise`` is the noise variance at each mode's frequency. The SNR is
-    A^2 E / (2 noise), with E the energy of the mode's sin column: for a mode that is
-    not there it is exponentially distributed with mean 1.
+
+def _least_squares(
+    segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint least squares of damped sines and cosines: (coef (2K,) = K sine then K cosine
+    coefficients, energy of each sine column (K,)).
+
+    Fitted where the modes are still loud (until the slowest has fallen 40 dB, at most
+    1 s), with normal equations accumulated in blocks (memory O(block x K)). A mode
+    whose columns correlate above ``_MAX_CORRELATION`` with those of a mode listed
+    earlier cannot be told apart from it: its coefficients are 0.
     """
-    # Fit where the modes are still loud: until the slowest has fallen 40 dB, at most 1 s.
     n = min(len(segment), int(sample_rate * min(1.0, 40.0 / 60.0 * float(t60.max()))) + 1)
     k = len(freqs)
     gram, rhs = np.zeros((2 * k, 2 * k)), np.zeros(2 * k)
-    for a in range(0, n, 8192):
-        t = np.arange(a, min(a + 8192, n))[:, None] / sample_rate
-        envelope = np.exp(-T60_DECAY * t / t60)
-        phase = 2.0 * np.pi * freqs * t
-        basis = np.hstack([envelope * np.sin(phase), envelope * np.cos(phase)])
+    for a, basis in _basis_blocks(n, sample_rate, freqs, t60):
         gram += basis.T @ basis
-        rhs += basis.T @ segment[a : a + len(t)]
+        rhs += basis.T @ segment[a : a + len(basis)]
     scale = np.sqrt(np.diag(gram))
     correlation = np.abs(gram / np.outer(scale, scale))
     pair = np.maximum.reduce([correlation[:k, :k], correlation[:k, k:], correlation[k:, :k], correlation[k:, k:]])
@@ -271,8 +282,50 @@ def _amplitudes(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: n
     cols = np.concatenate([kept, np.asarray(kept) + k])
     coef = np.zeros(2 * k)
     coef[cols] = scipy.linalg.solve(gram[np.ix_(cols, cols)], rhs[cols], assume_a="pos")
-    amplitudes = np.hypot(coef[:k], coef[k:])
-    return amplitudes, amplitudes**2 * np.diag(gram)[:k] / (2.0 * noise)
+    return coef, np.diag(gram)[:k]
+
+
+def _candidate_modes(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_fft: int,
+                     min_freq_hz: float, max_freq_hz: float, n_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies and T60s of the (at most n_max) loudest spectral peaks that decay like modes."""
+    candidates, width_t60 = _find_peaks(segment, sample_rate, noise, noise_fft, min_freq_hz, max_freq_hz)
+    freqs, width_t60 = candidates[:n_max], width_t60[:n_max]
+    # Window per mode: separates the nearest other peak by ~3 Hann bins, within
+    # [~5 ms, a quarter of the segment].
+    min_window = int(2 ** np.round(np.log2(0.005 * sample_rate)))
+    max_window = max(min_window, int(2 ** np.floor(np.log2(len(segment) / 4))))
+    gaps = np.array([np.min(np.abs(np.delete(candidates, i) - f), initial=sample_rate) for i, f in enumerate(freqs)])
+    windows = np.clip(2 ** np.ceil(np.log2(3.0 * sample_rate / gaps)), min_window, max_window).astype(int)
+    # Shortest window a decay fit may fall back to: the nearest louder peak (earlier in
+    # the list) stays outside the main lobe (2 bins), so its leakage doesn't set the decay.
+    louder = np.array([np.min(np.abs(candidates[:i] - f), initial=sample_rate) for i, f in enumerate(freqs)])
+    shortest = np.clip(2 ** np.ceil(np.log2(2.0 * sample_rate / louder)), min_window, windows).astype(int)
+    noise_at = _noise_at(noise, noise_fft, sample_rate, freqs)
+    t60 = _decay_t60(segment, sample_rate, freqs, windows, shortest, noise_at, width_t60)
+    # Leakage from a louder, longer neighbour (or noise) can only slow a track's decay,
+    # and a wide, well-resolved peak is a short decay: there the width is trusted.
+    wide = (T60_DECAY / (2.0 * np.pi * width_t60) >= _WIDTH_TRUST_HZ) & (width_t60 < 0.8 * t60)
+    t60 = np.where(wide, width_t60, t60)
+    modal = np.isfinite(t60)
+    return freqs[modal], t60[modal]
+
+
+def _noise_floor(noise: np.ndarray, noise_fft: int, sample_rate: int) -> np.ndarray:
+    """Smooth floor under a noise spectrum: its median (in dB) over +-1/6 octave.
+
+    Mode lines still ringing in the stretch the noise was measured on (when nothing
+    quiet precedes the onset) stand above it and are ignored.
+    """
+    bins = np.fft.rfftfreq(noise_fft, 1.0 / sample_rate)[1:]
+    grid = np.geomspace(bins[0], bins[-1], int(48 * np.log2(bins[-1] / bins[0])) + 2)  # 48 per octave
+    level = np.interp(np.log(grid), np.log(bins), 10.0 * np.log10(noise[1:] + 1e-300))
+    floor = scipy.ndimage.percentile_filter(level, 50, size=17, mode="nearest")
+    return 10.0 ** (np.interp(np.log(np.concatenate([bins[:1], bins])), np.log(grid), floor) / 10.0)
+
+
+def _noise_at(noise: np.ndarray, noise_fft: int, sample_rate: int, freqs: np.ndarray) -> np.ndarray:
+    """Noise variance per unit bandwidth at ``freqs``, from a floor (``_noise_floor``) spectrum."""
+    return np.interp(freqs, np.fft.rfftfreq(noise_fft, 1.0 / sample_rate), noise)
 
 
 def estimate_modes(
@@ -285,6 +338,13 @@ def estimate_modes(
     max_freq_hz: float | None = None,
 ) -> ModeEstimate:
     """Estimate the strongest modes of one impact.
+
+    Two passes: modes found in the sound are fitted and subtracted, and the residual
+    (where the skirts and leakage of strong modes are gone) is searched again for
+    weaker ones next to them. All modes are then fitted jointly; a mode is kept if its
+    least-squares SNR (A^2 E / (2 noise), E the energy of its unit-amplitude damped
+    sine; exponentially distributed with mean 1 for a mode that is not there) is at
+    least ``_FIT_SNR_DB``.
 
     Args:
         audio: (n_samples,) one channel holding one impact (e.g. one segment).
@@ -308,45 +368,46 @@ def estimate_modes(
     max_freq_hz = 0.45 * sample_rate if max_freq_hz is None else max_freq_hz
     if not 0.0 <= min_freq_hz < max_freq_hz <= sample_rate / 2:
         raise WorkbenchError(
-            f"need 0 <= min_freq_hz < max_freq_hz <= sample_rate / 2, got min_freq_hz={min_freq_hz}, max_freq_hz={max_freq_hz}"
+            "need 0 <= min_freq_hz < max_freq_hz <= sample_rate / 2, "
+            f"got min_freq_hz={min_freq_hz}, max_freq_hz={max_freq_hz} (sample_rate={sample_rate})"
         )
     onset = _onset_index(audio, sample_rate, onset_s)
     segment = audio[onset : onset + int(_MAX_ANALYSIS_S * sample_rate)]
-    noise_fft = _noise_window(sample_rate)
     empty = ModeEstimate(np.zeros(0), np.zeros(0), np.zeros(0))
     if len(segment) < 64:
         return empty
-    noise = _noise_psd(audio, sample_rate, onset, noise_fft)
-    candidates, width_t60 = _find_peaks(segment, sample_rate, noise, noise_fft, min_freq_hz, max_freq_hz)
-    # Fit more candidates than asked for: noise peaks on the skirts of strong modes are
-    # only told apart once all modes are fitted jointly (their amplitudes come out at
-    # the noise level).
-    freqs = candidates[: 2 * n_modes + 4]
+    noise_fft = _noise_window(sample_rate)
+    noise = _noise_floor(_noise_psd(audio, sample_rate, onset, noise_fft), noise_fft, sample_rate)
+    search = (noise, noise_fft, min_freq_hz, max_freq_hz)
+
+    def fit(freqs: np.ndarray, t60: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # Joint fit; returns (amplitudes, sin/cos coefficients (K, 2), SNR test passed).
+        coef, energy = _least_squares(segment, sample_rate, freqs, t60)
+        pairs = coef.reshape(2, -1).T
+        amplitudes = np.hypot(pairs[:, 0], pairs[:, 1])
+        snr = amplitudes**2 * energy / (2.0 * _noise_at(noise, noise_fft, sample_rate, freqs))
+        return amplitudes, pairs, snr >= 10.0 ** (_FIT_SNR_DB / 10.0)
+
+    # More candidates than asked for: noise peaks on the skirts of strong modes are
+    # only told apart once the modes are fitted jointly (they come out at noise level).
+    freqs, t60 = _candidate_modes(segment, sample_rate, *search, 2 * n_modes + 4)
+    if 0 < len(freqs):
+        _, pairs, passed = fit(freqs, t60)
+        freqs, t60, pairs = freqs[passed], t60[passed], pairs[passed]
+        if 0 < len(freqs) < n_modes:
+            model = np.zeros(len(segment))
+            for a, basis in _basis_blocks(len(segment), sample_rate, freqs, t60):
+                model[a : a + len(basis)] = basis @ pairs.T.ravel()
+            more_f, more_t60 = _candidate_modes(segment - model, sample_rate, *search, 2 * (n_modes - len(freqs)) + 4)
+            # A peak left near a fitted mode is the misfit of that mode (a slightly wrong
+            # decay or frequency leaves a residual within a few half-widths of it).
+            guard = _RESIDUAL_GUARD_HZ + 3.0 * T60_DECAY / (2.0 * np.pi * t60)
+            new = np.array([np.all(np.abs(freqs - f) > guard) for f in more_f], bool)
+            freqs, t60 = np.concatenate([freqs, more_f[new]]), np.concatenate([t60, more_t60[new]])
     if len(freqs) == 0:
         return empty
-    # Window per mode: separates the nearest other peak by ~3 Hann bins, within
-    # [~5 ms, a quarter of the segment].
-    min_window = int(2 ** np.round(np.log2(0.005 * sample_rate)))
-    max_window = max(min_window, int(2 ** np.floor(np.log2(len(segment) / 4))))
-    gaps = np.array([np.min(np.abs(np.delete(candidates, i) - f), initial=sample_rate) for i, f in enumerate(freqs)])
-    windows = np.clip(2 ** np.ceil(np.log2(3.0 * sample_rate / gaps)), min_window, max_window).astype(int)
-    # Shortest window a decay fit may fall back to: the nearest louder peak (earlier in
-    # the list) stays outside the main lobe (2 bins), so its leakage doesn't set the decay.
-    louder = np.array([np.min(np.abs(candidates[:i] - f), initial=sample_rate) for i, f in enumerate(freqs)])
-    shortest = np.clip(2 ** np.ceil(np.log2(2.0 * sample_rate / louder)), min_window, windows).astype(int)
-    noise_at = np.interp(freqs, np.fft.rfftfreq(noise_fft, 1.0 / sample_rate), scipy.ndimage.median_filter(noise, 9))
-    width_t60 = width_t60[: len(freqs)]
-    t60 = _decay_t60(segment, sample_rate, freqs, windows, shortest, noise_at, width_t60)
-    # Leakage from a louder, longer neighbour (or noise) can only slow a track's decay,
-    # and a wide, well-resolved peak is a short decay: there the width is trusted.
-    wide = (T60_DECAY / (2.0 * np.pi * width_t60) >= _WIDTH_TRUST_HZ) & (width_t60 < 0.8 * t60)
-    t60 = np.where(wide, width_t60, t60)
-    modal = np.isfinite(t60)
-    freqs, t60, noise_at = freqs[modal], t60[modal], noise_at[modal]
-    if len(freqs) == 0:
-        return empty
-    amplitudes, snr = _amplitudes(segment, sample_rate, freqs, t60, noise_at)
-    keep = np.flatnonzero(snr >= 10.0 ** (_MODE_SNR_DB / 10.0))
+    amplitudes, _, passed = fit(freqs, t60)
+    keep = np.flatnonzero(passed)
     keep = keep[np.argsort(-amplitudes[keep])][:n_modes]
     return ModeEstimate(freqs[keep], t60[keep], amplitudes[keep])
 
