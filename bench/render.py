@@ -124,7 +124,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="only K=256, 1 s (the target row)")
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     configs = [(256, 1.0, 1)] if args.quick else [
         (k, d, b) for k in (32, 256, 1024) for d in (0.5, 1.0, 2.0, 8.0) for b in (1, 32)]

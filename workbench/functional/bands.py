@@ -27,6 +27,11 @@ def _weights_np(band_freqs_hz: tuple[float, ...], n_fft: int, sample_rate: float
     return np.stack([np.interp(logf, centres, eye[b]) for b in range(len(centres))])
 
 
+@functools.lru_cache(maxsize=32)
+def _weights_tensor(key: tuple[float, ...], n_fft: int, sample_rate: float, dtype, device) -> torch.Tensor:
+    return torch.as_tensor(_weights_np(key, n_fft, sample_rate), dtype=dtype, device=device)
+
+
 def band_weights(
     band_freqs_hz, *, n_fft: int, sample_rate: float, dtype=torch.float32, device=None
 ) -> torch.Tensor:
@@ -41,7 +46,7 @@ def band_weights(
         (n_bands, n_fft // 2 + 1) weights, summing to 1 over bands.
     """
     key = tuple(float(f) for f in band_freqs_hz)
-    return torch.as_tensor(_weights_np(key, int(n_fft), float(sample_rate)), dtype=dtype, device=device)
+    return _weights_tensor(key, int(n_fft), float(sample_rate), dtype, torch.device(device or "cpu"))
 
 
 @functools.lru_cache(maxsize=16)
@@ -56,6 +61,14 @@ def _white_spectrum_cpu(n_fft: int, seed: int) -> torch.Tensor:
     return spec * np.sqrt(n_fft)   # irfft (1/n normalisation) -> unit variance per sample
 
 
+@functools.lru_cache(maxsize=16)
+def _white_spectrum(n_fft: int, seed: int, dtype, device) -> torch.Tensor:
+    return _white_spectrum_cpu(n_fft, seed).to(dtype=dtype, device=device)
+
+
 def white_spectrum(n_fft: int, *, seed: int, dtype=torch.complex64, device=None) -> torch.Tensor:
-    """Spectrum (n_fft // 2 + 1,) of a fixed white noise whose ``irfft`` has unit variance."""
-    return _white_spectrum_cpu(int(n_fft), int(seed)).to(dtype=dtype, device=device)
+    """Spectrum (n_fft // 2 + 1,) of a fixed white noise whose ``irfft`` has unit variance.
+
+    Cached per (length, seed, dtype, device): treat the result as read-only.
+    """
+    return _white_spectrum(int(n_fft), int(seed), dtype, torch.device(device or "cpu"))

@@ -18,7 +18,6 @@ import torch
 
 from ..specs import T60_DECAY
 from .bands import band_weights, white_spectrum
-from .scaling import db_to_amplitude
 
 @functools.lru_cache(maxsize=8)
 def _band_noise_cpu(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rate: float,
@@ -26,6 +25,11 @@ def _band_noise_cpu(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rat
     spec = white_spectrum(n_samples, seed=seed, dtype=torch.complex128)
     weights = band_weights(band_freqs_hz, n_fft=n_samples, sample_rate=sample_rate, dtype=torch.float64)
     return torch.fft.irfft(weights * spec, n_samples)   # (n_bands, n_samples)
+
+
+@functools.lru_cache(maxsize=8)
+def _band_noise(key: tuple[float, ...], n_samples: int, sample_rate: float, seed: int, dtype, device):
+    return _band_noise_cpu(key, n_samples, sample_rate, seed).to(dtype=dtype, device=device)
 
 
 def reverb_ir(
@@ -51,10 +55,10 @@ def reverb_ir(
         (batch, n_samples) impulse response, zero at t = 0.
     """
     key = tuple(float(f) for f in band_freqs_hz)
-    bank = _band_noise_cpu(key, int(n_samples), float(sample_rate), int(seed))
-    bank = bank.to(dtype=gains_db.dtype, device=gains_db.device)
+    bank = _band_noise(key, int(n_samples), float(sample_rate), int(seed), gains_db.dtype, gains_db.device)
     t = torch.arange(n_samples, dtype=gains_db.dtype, device=gains_db.device) / sample_rate
-    scale = db_to_amplitude(gains_db) / math.sqrt(sample_rate)                  # (batch, n_bands)
-    envelope = torch.exp(-T60_DECAY * t / t60_s[..., None])                     # (batch, n_bands, N)
-    ir = torch.einsum("zb,zbn,bn->zn", scale, envelope, bank)
+    # log of each band's scaled envelope: log(gain / sqrt(sr)) - 6.908 t / t60, (batch, n_bands, N)
+    log_scale = gains_db * (math.log(10.0) / 20.0) - 0.5 * math.log(sample_rate)
+    envelope = torch.exp(log_scale[..., None] - (T60_DECAY / t60_s)[..., None] * t)
+    ir = (envelope * bank).sum(dim=1)
     return torch.cat([ir.new_zeros(ir.shape[0], 1), ir[:, 1:]], dim=1)
