@@ -183,3 +183,18 @@ def test_public_fit_is_the_function(three_mode_fit):
     truth, _ = three_mode_fit
     result = wb.fit((wb.render(truth), SR), n_modes=3, steps=3, reverb=False)
     assert result.preset.object.modes
+
+
+def test_long_file_is_fitted_by_segments(monkeypatch):
+    from workbench.fitting import api
+
+    monkeypatch.setattr(api, "MAX_CLIP_S", 1.0)      # pretend 2 s is "minutes"
+    preset = three_mode_preset().replace(duration_s=2.0, impacts=[
+        {"time_s": t, "contact_s": 2e-4, "magnitude": m} for t, m in ((0.1, 1.0), (0.8, 0.5), (1.5, 0.8))])
+    audio = wb.render(preset)
+    result = fit((audio, SR), n_modes=3, steps=5, reverb=False)
+    assert len(result.presets) == 3                   # one segment per strike, fitted jointly
+    assert all(p.object == result.presets[0].object for p in result.presets)
+    whole = result.preset                              # one preset for the whole file
+    assert [round(i.time_s, 2) for i in whole.impacts] == [0.1, 0.8, 1.5]
+    assert whole.duration_s == pytest.approx(2.0)
