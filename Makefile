@@ -27,7 +27,7 @@ system-deps:
 	fi
 
 run: setup
-	$(VENV)/bin/workbench render presets/demo.json -o out/demo.wav --spectrogram out/demo.png
+	$(VENV)/bin/workbench serve
 
 test: setup system-deps
 	$(PY) -m pytest

@@ -1,0 +1,114 @@
+"""The dashboard shell and server: ``workbench serve`` (one `AppState` per browser session).
+
+Each browser tab gets its own state (recordings, fits, edits are never shared between
+sessions); only read-only data (the bundled demo, its shipped fit, decoded files
+given on the command line) is cached for the whole process. Fits of all sessions
+share one small worker pool (`services.fit_pool`), so the page stays responsive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import panel as pn
+import torch
+
+from ..errors import WorkbenchError
+from . import services
+from .state import AppState
+from .views import Workbench
+
+log = logging.getLogger(__name__)
+
+TITLE = "Impact Workbench"
+_EXTENSIONS = ("tabulator", "filedropper")
+_CSS = """
+.wb-status p { margin: 4px 0; }
+"""
+
+
+def _extension() -> None:
+    pn.extension(*_EXTENSIONS, notifications=True, raw_css=[_CSS])
+    pn.config.respect_explicit_sizing = True    # the plots' boxes size themselves (CSS height)
+
+
+def create_state(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
+                 max_upload_bytes: int = services.DEFAULT_MAX_UPLOAD_BYTES, fit_fn=None) -> AppState:
+    """A session's state: the given files, or the bundled demo recording (fitted)."""
+    return AppState.open(files, presets_dir=presets_dir, max_upload_bytes=max_upload_bytes, fit_fn=fit_fn)
+
+
+def create_app(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
+               max_upload_bytes: int = services.DEFAULT_MAX_UPLOAD_BYTES):
+    """The page of one session (a Panel template)."""
+    state = create_state(files, presets_dir=presets_dir, max_upload_bytes=max_upload_bytes)
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        # a closed tab frees its place in the fit queue
+        pn.state.on_session_destroyed(lambda ctx: state.cancel_fit())
+    return Workbench(state=state, fill_height=True).template(TITLE)
+
+
+def warm_up() -> None:
+    """Do the per-process work before the first visitor: imports, the demo's fit and sound."""
+    services.warm_fit_processes()
+    services.detector_status()
+    rec, record = services.demo()
+    services.detect_recording(rec, None, 0.5)
+    services.spectrogram_cached(rec.mono(None), rec.sample_rate)
+    if record is not None:
+        services.spectrogram_cached(record.target, record.sample_rate)
+    create_app()      # first session: the lazy imports (pandas, Tabulator, Bokeh models) happen now
+
+
+def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address: str = "127.0.0.1",
+          show: bool = True, presets_dir: str | os.PathLike | None = None, max_upload_mb: float = 50.0,
+          allow_websocket_origin: Sequence[str] = (), threaded: bool = False):
+    """Start the dashboard server (blocks until interrupted).
+
+    Args:
+        files: Recordings every new session starts with (default: the fitted demo).
+        port, address: Where to listen (``127.0.0.1``: this machine only).
+        show: Open a browser tab.
+        presets_dir: The preset library folder (default: ``$WORKBENCH_PRESETS`` or presets/).
+        max_upload_mb: Largest accepted upload; the websocket message limit is raised to match.
+        allow_websocket_origin: Extra hosts (``host:port``) allowed to connect (for
+            ``--address 0.0.0.0``).
+    """
+    files = [str(Path(f)) for f in files]
+    for f in files:      # fail early, with the CLI's one-line error, on a bad file
+        services.read_recording(f)
+    _extension()
+    # One intra-op thread per torch call: renders (UI thread) and fits (worker processes) run
+    # side by side, and OpenMP teams waiting for a busy core made slider renders ~8x slower.
+    torch.set_num_threads(int(os.environ.get("WORKBENCH_TORCH_THREADS", "1")))
+    max_bytes = int(max_upload_mb * 2**20)
+    folder = str(presets_dir) if presets_dir else str(services.default_presets_dir())
+    warm_up()
+
+    def session():
+        return create_app(files, presets_dir=folder, max_upload_bytes=max_bytes)
+
+    origins = list(allow_websocket_origin)
+    if origins:
+        origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
+    # FileDropper sends 2 MB chunks; a FileInput (notebook) sends one base64 message.
+    ws_limit = max(20 * 2**20, int(max_bytes * 4 / 3) + 2**20)
+    extra = {"allow_websocket_origin": origins} if origins else {}
+
+    def stop(signum, frame):       # SIGTERM: stop the fit workers, then leave at once
+        services.shutdown_fit_processes()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)                # not SystemExit: it can be swallowed by the loop's shutdown
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return pn.serve({"/": session}, port=port, address=address, show=show, title=TITLE,
+                        websocket_max_message_size=ws_limit, threaded=threaded, start=True, verbose=True,
+                        **extra)
+    except OSError as err:   # port in use, address not on this machine
+        raise WorkbenchError(f"cannot listen on {address}:{port} ({err.strerror or err})") from None

@@ -1,0 +1,176 @@
+"""The workbench in JupyterLab: the same state and the same views as ``workbench serve``.
+
+    from workbench.notebook import Workbench
+    wb = Workbench(["my_hit.wav"])      # no paths: the bundled demo recording
+    wb.show()                          # the whole workbench, live, in the notebook
+    wb.fit(steps=100)                  # or press Fit; blocks until done (wait=False: background)
+    wb.edit(pitch_semitones=3, decay_scale=0.5)
+    wb.listen("edited")
+    wb.figure()                        # target vs resynthesis spectrograms (matplotlib)
+    wb.save("bowl, shorter", tags="metal", material="steel")
+
+`Workbench` is a thin wrapper: every value lives in ``wb.state`` (a
+`workbench.app.state.AppState`), and ``show()``/``sliders()`` are the dashboard's own
+Panel views over it. Nothing here duplicates the dashboard's logic.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from .app import services
+from .app.state import AppState, Edits
+from .errors import WorkbenchError
+from .presets import Preset
+
+_EXTENSIONS = ("tabulator", "filedropper")
+
+
+def _panel():
+    import panel as pn
+
+    if not getattr(_panel, "_loaded", False):
+        # inline: the notebook carries Bokeh/Panel's JavaScript (works offline; no CDN)
+        pn.extension(*_EXTENSIONS, notifications=True, inline=True)
+        _panel._loaded = True
+    return pn
+
+
+class Workbench:
+    """One workbench session in a notebook.
+
+    Args:
+        paths: Recordings to load (a path or a list); none: the bundled demo, fitted.
+        presets_dir: The preset library folder (default: ``$WORKBENCH_PRESETS`` or presets/).
+        max_upload_mb: Largest file accepted by the drop zone.
+    """
+
+    def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike] | None = None, *,
+                 presets_dir: str | os.PathLike | None = None, max_upload_mb: float = 50.0, fit_fn=None):
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        self.state = AppState.open(list(paths or ()), presets_dir=presets_dir,
+                                   max_upload_bytes=int(max_upload_mb * 2**20), fit_fn=fit_fn)
+        for p in paths or ():
+            if Path(p).name not in self.state.names():
+                raise WorkbenchError(self.state.message[1] or f"{p}: could not be loaded")
+
+    # -- views ----------------------------------------------------------------------------
+    def show(self):
+        """The whole workbench (load, fit, players, sliders, plots, presets) as a Panel layout."""
+        _panel()
+        from .app.views import Workbench as WorkbenchView
+
+        return WorkbenchView(state=self.state)
+
+    def sliders(self):
+        """Just the resynthesis sliders with the players and the mode plots."""
+        pn = _panel()
+        from .app.views import EditPanel, ModelView, PlayersPanel
+
+        return pn.Column(PlayersPanel(state=self.state),
+                         pn.Row(pn.Column(EditPanel(state=self.state), width=280), ModelView(state=self.state),
+                                sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.show()._repr_mimebundle_(include, exclude)
+
+    # -- actions --------------------------------------------------------------------------
+    def fit(self, *, steps: int | None = None, n_modes: int | None = None, joint: bool | None = None,
+            names: Sequence[str] | None = None, wait: bool = True, timeout: float = 3600):
+        """Fit the current recording (or ``names`` jointly); returns its `FitRecord` when ``wait``.
+
+        Raises:
+            WorkbenchError: the fit could not start or failed (the message says why).
+        """
+        s = self.state
+        updates = {k: v for k, v in (("steps", steps), ("n_modes", n_modes), ("joint", joint)) if v is not None}
+        if names:
+            updates.update(selection=list(names), joint=True if joint is None else joint)
+        s.param.update(**updates)
+        if names:
+            s.select(list(names)[0])
+            s.selection = list(names)
+        if not s.start_fit():
+            raise WorkbenchError(s.message[1])
+        if not wait:
+            return None
+        status = s.wait_fit(timeout)
+        if status == "failed":
+            raise WorkbenchError(s.fit_message)
+        return s.record
+
+    def select(self, name: str) -> None:
+        """Show another loaded recording."""
+        if name not in self.state.names():
+            raise WorkbenchError(f"{name}: not loaded (loaded: {', '.join(self.state.names())})")
+        self.state.select(name)
+
+    def edit(self, **changes) -> Preset | None:
+        """Set resynthesis controls (see `workbench.app.state.Edits`); returns the edited preset."""
+        unknown = set(changes) - set(Edits.__dataclass_fields__)
+        if unknown:
+            raise WorkbenchError(f"edit: unknown control(s) {', '.join(sorted(unknown))}; "
+                                 f"choose from {', '.join(Edits.__dataclass_fields__)}")
+        self.state.controls.param.update(**changes)
+        return self.state.preset
+
+    def reset(self) -> None:
+        self.state.reset_edits()
+
+    def undo(self) -> None:
+        self.state.undo()
+
+    def listen(self, part: str = "edited"):
+        """An IPython audio player for ``original``, ``fit``, ``edited``, ``object`` or ``tool``."""
+        from IPython.display import Audio
+
+        if part not in self.state.audio:
+            raise WorkbenchError(f"no {part} sound yet (have: {', '.join(self.state.audio)})")
+        return Audio(data=self.state.wav(part), rate=self.state.audio_rate)
+
+    def figure(self, *, figsize=(11, 3.8)):
+        """Target and resynthesis spectrograms side by side, same axes and colour scale."""
+        from matplotlib.figure import Figure
+
+        from .plots import plot_spectrogram
+
+        tgt = self.state.target()
+        if tgt is None:
+            raise WorkbenchError("no recording loaded")
+        panels = [(f"target: {self.state.current}", *tgt)]
+        if "edited" in self.state.audio:
+            panels.append((f"resynthesis: {self.state.base_source}", self.state.audio["edited"], self.state.audio_rate))
+        top = float(services.spectrogram_cached(*tgt)["image"].max())
+        vmax = 10 * (int(top // 10) + 1)
+        fig = Figure(figsize=figsize, layout="constrained")
+        axes = fig.subplots(1, len(panels), sharex=True, sharey=True, squeeze=False)[0]
+        img = None
+        for ax, (title, audio, sr) in zip(axes, panels):
+            img = plot_spectrogram(ax, audio, sr, title=title, vmin=vmax - 100, vmax=vmax)
+        fig.colorbar(img, ax=list(axes), label="level (dBFS)")
+        return fig
+
+    def save(self, name: str, *, tags: str | Sequence[str] = (), material: str = "") -> Path:
+        """Save the edited preset to the library folder; returns its path."""
+        path = self.state.save_preset(name, tags=tags, material=material)
+        if path is None:
+            raise WorkbenchError(self.state.message[1])
+        return path
+
+    # -- read-only views of the state -----------------------------------------------------
+    @property
+    def preset(self) -> Preset | None:
+        """The edited preset (the fit with the current edits)."""
+        return self.state.preset
+
+    @property
+    def record(self):
+        """The fit of the current recording (`workbench.app.services.FitRecord`)."""
+        return self.state.record
+
+    @property
+    def recordings(self) -> list[str]:
+        return self.state.names()
