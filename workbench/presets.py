@@ -24,11 +24,11 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import specs
 from .errors import WorkbenchError
@@ -49,27 +49,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _bounded(spec: ParamSpec):
+    """A float field validated against ``spec`` (the error names the range and unit)."""
+    return Annotated[float, AfterValidator(lambda value: _in_spec(spec, value))]
+
+
+FreqHz = _bounded(specs.FREQ_HZ)
+T60S = _bounded(specs.T60_S)
+GainDb = _bounded(specs.GAIN_DB)
+
+
 class Mode(_Model):
     """One mode: frequency (Hz), 60 dB decay time (s), onset gain per unit impulse (dB)."""
 
-    freq_hz: float
-    t60_s: float
-    gain_db: float
-
-    @field_validator("freq_hz")
-    @classmethod
-    def _f(cls, v):
-        return _in_spec(specs.FREQ_HZ, v)
-
-    @field_validator("t60_s")
-    @classmethod
-    def _t(cls, v):
-        return _in_spec(specs.T60_S, v)
-
-    @field_validator("gain_db")
-    @classmethod
-    def _g(cls, v):
-        return _in_spec(specs.GAIN_DB, v)
+    freq_hz: FreqHz
+    t60_s: T60S
+    gain_db: GainDb
 
 
 class ModalBody(_Model):
@@ -81,60 +76,20 @@ class ModalBody(_Model):
 class Impact(_Model):
     """One contact: onset (s), contact duration tau (s), impulse magnitude."""
 
-    time_s: float
-    contact_s: float
-    magnitude: float
-
-    @field_validator("time_s")
-    @classmethod
-    def _t(cls, v):
-        return _in_spec(specs.TIME_S, v)
-
-    @field_validator("contact_s")
-    @classmethod
-    def _c(cls, v):
-        return _in_spec(specs.CONTACT_S, v)
-
-    @field_validator("magnitude")
-    @classmethod
-    def _m(cls, v):
-        return _in_spec(specs.MAGNITUDE, v)
+    time_s: _bounded(specs.TIME_S)
+    contact_s: _bounded(specs.CONTACT_S)
+    magnitude: _bounded(specs.MAGNITUDE)
 
 
 class NoiseBand(_Model):
-    freq_hz: float
-    gain_db: float
-
-    @field_validator("freq_hz")
-    @classmethod
-    def _f(cls, v):
-        return _in_spec(specs.FREQ_HZ, v)
-
-    @field_validator("gain_db")
-    @classmethod
-    def _g(cls, v):
-        return _in_spec(specs.NOISE_GAIN_DB, v)
+    freq_hz: FreqHz
+    gain_db: _bounded(specs.NOISE_GAIN_DB)
 
 
 class ReverbBand(_Model):
-    freq_hz: float
-    gain_db: float
-    t60_s: float
-
-    @field_validator("freq_hz")
-    @classmethod
-    def _f(cls, v):
-        return _in_spec(specs.FREQ_HZ, v)
-
-    @field_validator("gain_db")
-    @classmethod
-    def _g(cls, v):
-        return _in_spec(specs.REVERB_GAIN_DB, v)
-
-    @field_validator("t60_s")
-    @classmethod
-    def _t(cls, v):
-        return _in_spec(specs.REVERB_T60_S, v)
+    freq_hz: FreqHz
+    gain_db: _bounded(specs.REVERB_GAIN_DB)
+    t60_s: _bounded(specs.REVERB_T60_S)
 
 
 def _increasing(bands) -> None:
@@ -189,7 +144,7 @@ class Preset(_Model):
     object: ModalBody
     tool: ModalBody | None = None
     impacts: tuple[Impact, ...] = Field(min_length=1)
-    acceleration: float = specs.ACCELERATION.default
+    acceleration: _bounded(specs.ACCELERATION) = specs.ACCELERATION.default
     noise: Noise = Field(default_factory=default_noise)
     reverb: Reverb = Field(default_factory=default_reverb)
     provenance: dict[str, Any] = Field(default_factory=dict)
@@ -207,11 +162,6 @@ class Preset(_Model):
         if not (math.isfinite(v) and 0.01 <= v <= 600):
             raise ValueError(f"{v!r} is outside [0.01, 600] s")
         return float(v)
-
-    @field_validator("acceleration")
-    @classmethod
-    def _acc(cls, v):
-        return _in_spec(specs.ACCELERATION, v)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the file's key names."""
