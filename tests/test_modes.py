@@ -96,3 +96,14 @@ def test_bad_arguments_raise():
         estimate_modes(x, SR, n_modes=4, onset_s=2.0)
     with pytest.raises(WorkbenchError, match="band_freqs_hz"):
         estimate_noise_bands(x, SR, band_freqs_hz=np.array([100.0, 50.0]), onset_s=0.0)
+
+
+def test_contact_duration_from_mode_rolloff():
+    from workbench.analysis.modes import estimate_contact_s
+
+    rng = np.random.default_rng(4)
+    freqs = np.sort(rng.uniform(200, 6000, 40))
+    tau = 5e-4
+    amps = np.exp(-(np.pi * tau * freqs) ** 2 / 6) * rng.uniform(0.5, 1.0, freqs.size)
+    assert estimate_contact_s(freqs, amps) == pytest.approx(tau, rel=0.15)
+    assert estimate_contact_s(freqs, np.ones_like(freqs)) == 5e-5      # no roll-off: shortest

@@ -507,3 +507,39 @@ def estimate_room_decay(
     valid = np.isfinite(t60)
     t60[~valid] = np.median(t60[valid]) if np.any(valid) else _ROOM_T60_DEFAULT_S
     return np.clip(t60, *_ROOM_T60_RANGE_S)
+
+
+def estimate_contact_s(freqs_hz: np.ndarray, amplitudes: np.ndarray, *, min_s: float = 5e-5,
+                       max_s: float = 2e-3) -> float:
+    """Contact duration tau from the high-frequency roll-off of the modes (physics prior).
+
+    A Gaussian contact pulse of duration tau scales mode f by exp(-(pi tau f)^2 / 6), so
+    the upper envelope of the modes' levels falls like -(20 / ln 10)(pi tau)^2 / 6 * f^2 dB.
+    The envelope is the loudest mode per octave band; its least-squares slope against f^2
+    gives tau (clipped to [min_s, max_s]; a flat or rising envelope gives ``min_s``).
+
+    Args:
+        freqs_hz: (K,) mode frequencies in Hz.
+        amplitudes: (K,) mode onset amplitudes (linear).
+
+    Returns:
+        tau in seconds.
+    """
+    freqs_hz, amplitudes = np.asarray(freqs_hz, float), np.asarray(amplitudes, float)
+    keep = (freqs_hz > 0) & (amplitudes > 0)
+    if np.count_nonzero(keep) < 3:
+        return min_s
+    octave = np.floor(np.log2(freqs_hz[keep] / 100.0))
+    env_f, env_db = [], []
+    for o in np.unique(octave):
+        sel = octave == o
+        k = int(np.argmax(amplitudes[keep][sel]))
+        env_f.append(freqs_hz[keep][sel][k])
+        env_db.append(20 * np.log10(amplitudes[keep][sel][k]))
+    if len(env_f) < 3:
+        return min_s
+    slope = np.polyfit(np.square(env_f), env_db, 1)[0]          # dB per Hz^2
+    if slope >= 0:
+        return min_s
+    tau = np.sqrt(-slope * 6.0 * np.log(10.0) / (20.0 * np.pi ** 2))
+    return float(np.clip(tau, min_s, max_s))

@@ -25,7 +25,7 @@ import torch
 
 from .. import __version__, specs
 from ..analysis.detect import detect_impacts, segment_impacts
-from ..analysis.modes import estimate_modes, estimate_noise_bands, estimate_room_decay
+from ..analysis.modes import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
 from ..audio import check_audio, load_audio, resample
 from ..errors import WorkbenchError
 from ..losses import MultiScaleSpectralLoss, normalized_distance
@@ -42,8 +42,8 @@ PRE_ONSET_S = 0.05
 TAIL_MARGIN_S = 0.15
 # ... and is at least / at most this long after the last strike.
 MIN_RING_S, MAX_RING_S = 0.3, 2.5
-# Initial contact duration; mode gains are compensated for its spectrum, so the start
-# sounds the same whatever it is, and the optimiser then moves it.
+# Shortest initial contact duration; the start is estimated from the modes' high-frequency
+# roll-off (`estimate_contact_s`), and mode gains are compensated for its spectrum.
 CONTACT_INIT_S = 1.5e-4
 # Files longer than this are cut into per-strike segments (bounded memory).
 MAX_CLIP_S = 12.0
@@ -265,14 +265,16 @@ def _clip_init(win: _Window, audio: np.ndarray, *, reverb_freqs, noise_freqs) ->
     return init, {"onset_s": onset}
 
 
-def _bank_init(audio: np.ndarray, sr: int, onset_s: float, n_modes: int) -> BankInit:
+def _bank_init(audio: np.ndarray, sr: int, onset_s: float, n_modes: int) -> tuple[BankInit, float]:
+    """Initial modes and contact duration; gains are compensated for the contact's spectrum."""
     est = estimate_modes(audio, sr, n_modes=n_modes, onset_s=onset_s, max_freq_hz=0.45 * sr)
     if len(est.freqs_hz) == 0:
         raise WorkbenchError("no resonant modes found above the noise floor")
     order = np.argsort(est.freqs_hz)
-    f = np.asarray(est.freqs_hz)[order]
+    f, amp = np.asarray(est.freqs_hz)[order], np.asarray(est.amplitudes)[order]
+    contact = estimate_contact_s(f, amp, min_s=CONTACT_INIT_S)
     return BankInit(freqs_hz=f, t60_s=np.asarray(est.t60_s)[order],
-                    gains_db=gain_for_amplitude(np.asarray(est.amplitudes)[order], f, CONTACT_INIT_S))
+                    gains_db=gain_for_amplitude(amp, f, contact)), contact
 
 
 def _random_bank(n_modes: int, max_freq_hz: float, rng) -> BankInit:
@@ -375,6 +377,7 @@ def fit(
     n_tool_modes: int = 16,
     report_every: int = 10,
     init: str = "physics",
+    patience: int | None = 40,
 ) -> FitResult:
     """Fit impact recordings with the physical model.
 
@@ -399,6 +402,8 @@ def fit(
         init: ``"physics"`` (modes, noise floor and room estimated from the signal) or
             ``"random"`` (DiffImpact-style: random modes over the whole range, default
             noise and room; impact times still come from detection). For comparisons.
+        patience: Stop early when the loss has not improved for this many steps
+            (``None``: always run ``steps``).
 
     Returns:
         A `FitResult`. For several clips without ``joint``/``labels`` each clip gets its own
@@ -472,7 +477,9 @@ def fit(
             banks[name] = _random_bank(n_modes, 0.49 * sr, rng)
             continue
         try:
-            banks[name] = _bank_init(targets[best], sr, inits[best][1]["onset_s"], n_modes)
+            banks[name], contact = _bank_init(targets[best], sr, inits[best][1]["onset_s"], n_modes)
+            for i in members:
+                inits[i][0].contacts_s = np.full(len(inits[i][0].times_s), contact)
         except WorkbenchError as err:
             raise WorkbenchError(f"{clips[best].name}: {err}") from None
         # Joint clips have their own levels: referencing gains to `best`, other clips' impacts scale.
@@ -513,7 +520,7 @@ def fit(
             callback(FitProgress(step, steps, loss, elapsed, make_presets, render_current))
 
     outcome = optimize(params, synth, target, steps=steps, lr=lr, reverb=reverb, cancel=cancel,
-                       report_every=report_every, on_report=on_report)
+                       report_every=report_every, on_report=on_report, patience=patience or steps)
     presets = make_presets()
     distances = _distances(presets, clips)
     presets = [p.replace(provenance={**p.provenance, "distance": round(d, 4), "steps_run": outcome.steps_run,
