@@ -32,8 +32,13 @@ run: setup
 test: setup system-deps
 	$(PY) -m pytest
 
-bench: setup
+# Benchmarks (not tests): each prints a table and writes bench/results/<name>.md.
+bench: setup system-deps
 	$(PY) bench/render.py
+	$(PY) bench/detect.py
+	$(PY) bench/fit.py
+	$(PY) bench/export_roundtrip.py
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

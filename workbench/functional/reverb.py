@@ -57,8 +57,31 @@ def reverb_ir(
     key = tuple(float(f) for f in band_freqs_hz)
     bank = _band_noise(key, int(n_samples), float(sample_rate), int(seed), gains_db.dtype, gains_db.device)
     t = torch.arange(n_samples, dtype=gains_db.dtype, device=gains_db.device) / sample_rate
-    # log of each band's scaled envelope: log(gain / sqrt(sr)) - 6.908 t / t60, (batch, n_bands, N)
+    # log of each band's scaled envelope: log(gain / sqrt(sr)) - rate * t
     log_scale = gains_db * (math.log(10.0) / 20.0) - 0.5 * math.log(sample_rate)
-    envelope = torch.exp(log_scale[..., None] - (T60_DECAY / t60_s)[..., None] * t)
-    ir = (envelope * bank).sum(dim=1)
+    ir = _DecayingBands.apply(log_scale, T60_DECAY / t60_s, bank, t)
     return torch.cat([ir.new_zeros(ir.shape[0], 1), ir[:, 1:]], dim=1)
+
+
+class _DecayingBands(torch.autograd.Function):
+    """ir[n] = sum_b exp(log_scale_b - rate_b t_n) bank[b, n], with a two-matvec backward:
+
+        dL/dlog_scale_b = sum_n g[n] P[b, n],   dL/drate_b = -sum_n g[n] t_n P[b, n]
+
+    where P[b, n] = exp(log_scale_b - rate_b t_n) bank[b, n] is kept from the forward
+    (autograd would keep and revisit every intermediate (batch, bands, N) tensor).
+    """
+
+    @staticmethod
+    def forward(ctx, log_scale, rate, bank, t):
+        bands = torch.exp(log_scale[..., None] - rate[..., None] * t) * bank     # (batch, n_bands, N)
+        ctx.save_for_backward(bands, t)
+        return bands.sum(dim=1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        bands, t = ctx.saved_tensors
+        g = grad[:, :, None]                                                     # (batch, N, 1)
+        grad_log_scale = torch.bmm(bands, g)[..., 0]
+        grad_rate = -torch.bmm(bands, g * t[:, None])[..., 0]
+        return grad_log_scale, grad_rate, None, None
