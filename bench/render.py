@@ -95,7 +95,8 @@ def measure(n_modes: int, duration: float, batch: int, backward: bool, device: s
     else:
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    run()                                      # warm-up (caches), counted in the peak
+    for _ in range(3):                         # warm-up (caches, allocator, clocks), counted in the peak
+        run()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
