@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workbench.analysis import detect_impacts, force_sensor_strikes, match_times  # noqa: E402
+from workbench.audio import AUDIO_SUFFIXES  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "real_impacts"
 RESULT = REPO / "bench" / "results" / "detect.md"
 TOLERANCE_S = 0.01
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3"}
 
 
 def hammer_rows(sensitivity: float) -> list[str]:

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import workbench as wb  # noqa: E402
-from workbench.analysis.detect import detect_impacts, force_sensor_strikes  # noqa: E402
+from workbench.analysis.detect import detect_impacts, force_sensor_strikes, match_times  # noqa: E402
 from workbench.fitting import fit  # noqa: E402
 from workbench.fitting.report import force_profile  # noqa: E402
 from workbench.presets import Preset, default_noise, default_reverb  # noqa: E402
@@ -149,10 +149,7 @@ def force_and_detection(real_rows):
         truth = force_sensor_strikes(stereo, sr)
         # detection (+-10 ms)
         found = np.array([i.time_s for i in detect_impacts(mic, sr)])
-        hits = [np.min(np.abs(found - t)) <= 0.010 for t in truth] if len(found) else [False] * len(truth)
-        tp = sum(hits)
-        precision = sum(np.min(np.abs(truth - f)) <= 0.010 for f in found) / max(len(found), 1)
-        recall = tp / max(len(truth), 1)
+        precision, recall, _ = match_times(found, truth, tolerance_s=0.010)
         # fitted force profile vs sensor, per strike, after alignment
         result = entry["ours"]["result"]
         preset = result.preset

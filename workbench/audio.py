@@ -26,6 +26,9 @@ SILENCE_PEAK = 1e-6
 
 Subtype = Literal["PCM_16", "PCM_24", "FLOAT"]
 
+#: File suffixes the workbench reads (soundfile: WAV, FLAC, OGG/Vorbis, MP3).
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+
 
 def _describe(source) -> str:
     return str(source) if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "audio")

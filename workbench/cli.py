@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Optional
@@ -17,7 +18,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff"}
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -60,15 +60,11 @@ def render(
                       "(use --subtype FLOAT or lower the impact magnitude)")
         written = [audio.save_audio(output, y, sr, subtype=subtype)]
         if spectrogram is not None:
-            from .plots import spectrogram_figure
-            from .presets import atomic_write_bytes
-            import io
-            fig = spectrogram_figure(y, sr, title=f"{p.name} ({part})")
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=110)
-            written.append(atomic_write_bytes(spectrogram, buf.getvalue()))
+            from .plots import save_figure, spectrogram_figure
+            written.append(save_figure(spectrogram_figure(y, sr, title=f"{p.name} ({part})"), spectrogram,
+                                       dpi=110))
         out.print(f"rendered [bold]{p.name}[/]: {len(y) / sr:.2f} s at {sr} Hz, part={part}, peak "
-                  f"{20 * __import__('math').log10(max(peak, 1e-12)):.1f} dBFS")
+                  f"{20 * math.log10(max(peak, 1e-12)):.1f} dBFS")
         for path in written:
             out.print(f"wrote {path}")
 
@@ -247,6 +243,8 @@ def serve(
         fail(f"--port: {port} is outside [0, 65535]")
     if not max_upload_mb > 0:
         fail(f"--max-upload-mb: {max_upload_mb} must be > 0")
+    from .audio import AUDIO_SUFFIXES
+
     for f in files or []:
         if f.suffix.lower() not in AUDIO_SUFFIXES:
             fail(f"{f}: not an audio file (expected {', '.join(sorted(AUDIO_SUFFIXES))})")

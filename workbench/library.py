@@ -12,7 +12,6 @@ the source folder when there is one (as in ``shared/data/real_impacts``).
 
 from __future__ import annotations
 
-import io
 import re
 import time
 from dataclasses import dataclass
@@ -20,13 +19,13 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .audio import AUDIO_SUFFIXES
 from .errors import WorkbenchError
 from .fitting import fit
 from .fitting.labels import label_from_name, material_of
-from .plots import plot_spectrogram
+from .plots import plot_spectrogram, save_figure
 from .presets import Preset, atomic_write_bytes, save_preset
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 # DiffImpact's impact-hammer files carry the hammer's force sensor on channel 1.
 FORCE_SENSOR_PREFIX = "hammer_"
 _ROW = re.compile(r"^\|\s*`(?P<file>[^`]+)`\s*\|(?P<rest>.*)\|\s*$")
@@ -77,9 +76,7 @@ def _thumbnail(preset: Preset, path: Path) -> Path:
     ax.set_xlabel("time (s)", fontsize=6)
     ax.set_ylabel("kHz", fontsize=6)
     ax.tick_params(labelsize=5)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    return atomic_write_bytes(path, buf.getvalue())
+    return save_figure(fig, path, dpi=80)
 
 
 def build_library(source: str | Path, out: str | Path = "presets", *, steps: int = 250, n_modes: int = 48,

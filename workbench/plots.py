@@ -38,6 +38,17 @@ def plot_spectrogram(ax, audio: np.ndarray, sample_rate: int, *, title: str = ""
     return img
 
 
+def save_figure(fig: Figure, path, *, dpi: int = 100):
+    """Write ``fig`` as a PNG atomically; returns the path."""
+    import io
+
+    from .presets import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 def spectrogram_figure(audio: np.ndarray, sample_rate: int, *, title: str = "",
                        figsize=(8, 4)) -> Figure:
     """A figure with one spectrogram and a dBFS colour bar."""

@@ -36,7 +36,6 @@ import scipy.fft
 import soundfile as sf
 import torch
 
-from .. import specs
 from ..audio import check_audio, encode_wav
 from ..errors import WorkbenchError
 from ..presets import Preset, controls_from_presets, load_preset, save_preset
@@ -46,7 +45,6 @@ log = logging.getLogger(__name__)
 
 #: Default cap on one uploaded file (bytes); `workbench serve --max-upload-mb` changes it.
 DEFAULT_MAX_UPLOAD_BYTES = 50 * 2**20
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 REPO_DIR = Path(__file__).resolve().parents[2]
 #: The shipped fit of the demo recording: the preset library's joint tool/object fit of it
 #: (`workbench library`, presets/README.md), so the demo shows object and tool players.

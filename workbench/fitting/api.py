@@ -29,9 +29,9 @@ from ..analysis.modes import estimate_contact_s, estimate_modes, estimate_noise_
 from ..audio import check_audio, load_audio, resample
 from ..errors import WorkbenchError
 from ..losses import MultiScaleSpectralLoss, normalized_distance
-from ..presets import Preset, default_reverb
+from ..presets import Preset
 from ..render import resolve_device
-from ..synth import ImpactSynth, Parts
+from ..synth import ImpactSynth
 from .labels import ClipLabel, resolve_labels
 from .optimize import optimize
 from .params import BankInit, ClipInit, FitParams, gain_for_amplitude

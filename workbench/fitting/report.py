@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,8 @@ import torch
 from matplotlib.figure import Figure
 
 from ..audio import save_audio
-from ..plots import plot_spectrogram, spectrogram_db
-from ..presets import Preset, atomic_write_bytes, controls_from_presets
+from ..plots import plot_spectrogram, save_figure, spectrogram_db
+from ..presets import Preset, controls_from_presets
 from ..synth import ImpactSynth
 from .api import FitResult
 
@@ -108,7 +107,5 @@ def write_report(result: FitResult, folder: str | Path) -> list[Path]:
                                       result.sample_rate, subtype="FLOAT"))
             written.append(save_audio(folder / f"{stem}_tool.wav", result.render("tool", index=i),
                                       result.sample_rate, subtype="FLOAT"))
-        buf = io.BytesIO()
-        report_figure(result, i).savefig(buf, format="png", dpi=90)
-        written.append(atomic_write_bytes(folder / f"{stem}_report.png", buf.getvalue()))
+        written.append(save_figure(report_figure(result, i), folder / f"{stem}_report.png", dpi=90))
     return written
