@@ -8,8 +8,9 @@ table and writes it to bench/results/render.md.
     python bench/render.py [--repeats 7] [--quick]
 
 Real-time factor = seconds of audio rendered (batch x duration) per wall-clock second,
-median of the repeats. Peak memory = the process's peak RSS during the runs above its
-RSS before them (CPU; Linux clear_refs), or torch's peak allocation (GPU).
+median of the repeats (at least --repeats; fast rows repeat up to 101 times, ~3 s). Peak
+memory = the process's peak RSS during the runs above its RSS before them (CPU; Linux
+clear_refs), or torch's peak allocation (GPU).
 """
 
 from __future__ import annotations
@@ -96,9 +97,11 @@ def measure(n_modes: int, duration: float, batch: int, backward: bool, device: s
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     for _ in range(3):                         # warm-up (caches, allocator, clocks), counted in the peak
+        t0 = time.perf_counter()
         run()
+        warm = time.perf_counter() - t0
     times = []
-    for _ in range(repeats):
+    for _ in range(max(repeats, min(101, int(3.0 / warm)))):   # fast rows: ~3 s of repeats (noisy machine)
         t0 = time.perf_counter()
         run()
         times.append(time.perf_counter() - t0)
@@ -138,7 +141,7 @@ def main() -> None:
             if device == "cpu" and b == 32 and k * d * b > 1024 * 8 * 8:
                 continue
             fwd = measure(k, d, b, False, device, args.repeats)
-            bwd = measure(k, d, b, True, device, max(3, args.repeats // 2))
+            bwd = measure(k, d, b, True, device, args.repeats)
             rows.append((device, k, d, b, fwd, bwd))
             print(f"{device} K={k} {d}s batch={b}: fwd {fwd[1]:.0f}x ({fwd[2]:.0f} MB), "
                   f"fwd+bwd {bwd[1]:.0f}x ({bwd[2]:.0f} MB)", flush=True)
@@ -149,7 +152,7 @@ def main() -> None:
         f"`python bench/render.py` on {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; full chain "
         "(force + object modes + noise + reverb) at 44.1 kHz, float32. RTF = seconds of audio "
-        "(batch x duration) per wall-clock second, median of the repeats; memory = growth of the peak RSS "
+        "(batch x duration) per wall-clock second, median of 7-101 repeats; memory = growth of the peak RSS "
         "over the warm-up and timed runs (CPU; memory the allocator kept from an earlier row is reused and "
         "not counted again, so the target row runs first in a fresh process) or torch's peak allocation (GPU).",
         "",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import scipy.fft
 import torch
 
 from .errors import WorkbenchError
@@ -21,6 +20,7 @@ from .functional.contact import contact_force
 from .functional.modal import modal_ir
 from .functional.noise import noise_spectrum
 from .functional.reverb import reverb_ir
+from .functional.spectral import fast_fft_length, irfft, rfft
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,6 @@ class ImpactControls:
             for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), torch.Tensor)})
 
 
-def fast_fft_length(n: int) -> int:
-    """Smallest 5-smooth length >= n (FFT lengths with large prime factors are ~10x slower)."""
-    return scipy.fft.next_fast_len(int(n), real=True)
-
-
 class ImpactSynth(torch.nn.Module):
     """Render impact sounds from physical controls.
 
@@ -126,26 +121,30 @@ class ImpactSynth(torch.nn.Module):
     def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         """Render the sound of ``c``; ``parts`` selects separated sources."""
         n, n_fft, sr = self.n_samples, self.n_fft, self.sample_rate
-        rfft = lambda x: torch.fft.rfft(x, n_fft)  # noqa: E731 - zero-padded: linear convolution
-        force = rfft(self.contact_force(c))
-        response = 0.0
+        modal = None                       # object + tool modes share the force: one transform
         if parts.object:
-            response = response + rfft(self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db, scale=1 / sr))
+            modal = self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db, scale=1 / sr)
         if parts.tool and c.tool_freqs_hz is not None:
-            response = response + rfft(self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db, scale=1 / sr))
+            tool = self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db, scale=1 / sr)
+            modal = tool if modal is None else modal + tool
+        response = 0.0
+        if modal is not None:
+            response = rfft(modal, n_fft)  # zero-padded to n_fft >= 2n: linear convolution
         if parts.acceleration:
             response = response + c.acceleration[:, None]
-        spectrum = force * response
+        spectrum = 0.0
+        if torch.is_tensor(response):
+            spectrum = rfft(self.contact_force(c), n_fft) * response
         if parts.noise:
             spectrum = spectrum + noise_spectrum(c.noise_freqs_hz, c.noise_gains_db, n_fft=n_fft,
                                                  sample_rate=sr, seed=self.noise_seed)
+        if not torch.is_tensor(spectrum):   # nothing selected
+            return c.freqs_hz.new_zeros(c.batch_size, n)
         if parts.reverb and c.reverb_enabled:
             room = reverb_ir(c.reverb_freqs_hz, c.reverb_gains_db, c.reverb_t60_s,
                              n_samples=n, sample_rate=sr, seed=self.reverb_seed)
-            spectrum = spectrum * (1.0 + rfft(room))
-        if not torch.is_tensor(spectrum):   # nothing selected
-            return c.freqs_hz.new_zeros(c.batch_size, n)
-        return torch.fft.irfft(spectrum, n_fft)[:, :n]
+            spectrum = spectrum * (1.0 + rfft(room, n_fft))
+        return irfft(spectrum, n_fft)[:, :n]
 
     def forward(self, controls: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         return self.get_signal(controls, parts)

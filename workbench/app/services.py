@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-import scipy.fft
 import soundfile as sf
 import torch
 
 from ..audio import check_audio, encode_wav
 from ..errors import WorkbenchError
+from ..functional import spectral
 from ..presets import Preset, controls_from_presets, load_preset, save_preset
 from ..synth import ImpactSynth
 
@@ -256,9 +256,7 @@ class IncrementalRenderer:
             return c
 
         def rfft(x: torch.Tensor) -> np.ndarray:
-            # scipy's pocketfft is several times faster than torch's CPU FFT at these
-            # 5-smooth lengths; the spectra stay complex64 like the synthesiser's.
-            return scipy.fft.rfft(x[0].numpy(), n_fft)
+            return spectral.rfft(x, n_fft)[0].numpy()       # complex64, the synthesiser's transform
 
         base = (sr, n)
         k_force = base + (tuple((i.time_s, i.contact_s, i.magnitude) for i in preset.impacts),)
@@ -300,7 +298,7 @@ class IncrementalRenderer:
             return self._parts["room"].get_or(k_room, make)
 
         def finish(spectrum) -> np.ndarray:
-            y = scipy.fft.irfft(spectrum, n_fft)[:n].astype(np.float32)
+            y = spectral.irfft(torch.from_numpy(np.asarray(spectrum, np.complex64)), n_fft)[:n].numpy()
             y.setflags(write=False)
             return y
 

@@ -3,5 +3,5 @@
 Modules: `scaling` (bounded maps, dB), `modal` (modal impulse response), `contact`
 (Hertz contact force), `bands` (complementary band weights, fixed white noise),
 `noise` (band-shaped background noise), `reverb` (decaying band-noise room IR),
-`spectral` (STFT magnitudes).
+`spectral` (packed real FFTs for convolution, STFT magnitudes).
 """

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .bands import band_weights, white_spectrum
-from .scaling import db_to_amplitude
 
 
 def noise_spectrum(
@@ -33,7 +34,7 @@ def noise_spectrum(
     """
     weights = band_weights(band_freqs_hz, n_fft=n_fft, sample_rate=sample_rate,
                            dtype=gains_db.dtype, device=gains_db.device)
-    magnitude = db_to_amplitude(gains_db @ weights)
+    magnitude = torch.exp((gains_db * (math.log(10.0) / 20.0)) @ weights)       # dB -> amplitude
     complex_dtype = torch.complex128 if gains_db.dtype == torch.float64 else torch.complex64
     return magnitude * white_spectrum(n_fft, seed=seed, dtype=complex_dtype, device=gains_db.device)
 

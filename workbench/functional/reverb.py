@@ -19,17 +19,23 @@ import torch
 from ..specs import T60_DECAY
 from .bands import band_weights, white_spectrum
 
+
 @functools.lru_cache(maxsize=8)
-def _band_noise_cpu(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rate: float,
-                    seed: int) -> torch.Tensor:
+def _band_noise_cpu(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rate: float, seed: int,
+                    block: int) -> torch.Tensor:
+    """(A, n_bands, block) band noises, sample n = a * block + j at [a, :, j]; zero at n = 0 and n >= n_samples."""
     spec = white_spectrum(n_samples, seed=seed, dtype=torch.complex128)
     weights = band_weights(band_freqs_hz, n_fft=n_samples, sample_rate=sample_rate, dtype=torch.float64)
-    return torch.fft.irfft(weights * spec, n_samples)   # (n_bands, n_samples)
+    bank = torch.fft.irfft(weights * spec, n_samples)                       # (n_bands, n_samples)
+    bank[:, 0] = 0.0                      # IR(0) = 0: the dry path is the separate unit tap
+    a_len = -(-n_samples // block)
+    bank = torch.nn.functional.pad(bank, (0, a_len * block - n_samples))
+    return bank.reshape(len(band_freqs_hz), a_len, block).transpose(0, 1).contiguous()
 
 
 @functools.lru_cache(maxsize=8)
-def _band_noise(key: tuple[float, ...], n_samples: int, sample_rate: float, seed: int, dtype, device):
-    return _band_noise_cpu(key, n_samples, sample_rate, seed).to(dtype=dtype, device=device)
+def _band_noise(key: tuple[float, ...], n_samples: int, sample_rate: float, seed: int, block: int, dtype, device):
+    return _band_noise_cpu(key, n_samples, sample_rate, seed, block).to(dtype=dtype, device=device)
 
 
 def reverb_ir(
@@ -55,33 +61,43 @@ def reverb_ir(
         (batch, n_samples) impulse response, zero at t = 0.
     """
     key = tuple(float(f) for f in band_freqs_hz)
-    bank = _band_noise(key, int(n_samples), float(sample_rate), int(seed), gains_db.dtype, gains_db.device)
-    t = torch.arange(n_samples, dtype=gains_db.dtype, device=gains_db.device) / sample_rate
-    # log of each band's scaled envelope: log(gain / sqrt(sr)) - rate * t
+    block = max(8, int(math.ceil(math.sqrt(n_samples))))
+    bank = _band_noise(key, int(n_samples), float(sample_rate), int(seed), block, gains_db.dtype, gains_db.device)
     log_scale = gains_db * (math.log(10.0) / 20.0) - 0.5 * math.log(sample_rate)
-    ir = _DecayingBands.apply(log_scale, T60_DECAY / t60_s, bank, t)
-    return torch.cat([ir.new_zeros(ir.shape[0], 1), ir[:, 1:]], dim=1)
+    rate = (T60_DECAY / sample_rate) / t60_s                                 # per sample
+    return _DecayingBands.apply(log_scale, rate, bank)[:, :n_samples]
 
 
 class _DecayingBands(torch.autograd.Function):
-    """ir[n] = sum_b exp(log_scale_b - rate_b t_n) bank[b, n], with a two-matvec backward:
+    """ir[n] = sum_b exp(log_scale_b - rate_b n) bank[b, n], factorised like the modal bank.
 
-        dL/dlog_scale_b = sum_n g[n] P[b, n],   dL/drate_b = -sum_n g[n] t_n P[b, n]
-
-    where P[b, n] = exp(log_scale_b - rate_b t_n) bank[b, n] is kept from the forward
-    (autograd would keep and revisit every intermediate (batch, bands, N) tensor).
+    With n = a B + j, exp(log_scale - rate n) = C[a] F[j] (C = exp(log_scale - rate a B),
+    F = exp(-rate j)), so there is no exp over N; each block of the IR is a (1 x bands) @
+    (bands x B) product. The backward needs, per band, sum_n g[n] P[b, n] and
+    sum_n n g[n] P[b, n] (P the decaying band): one more product with [g, j g].
     """
 
     @staticmethod
-    def forward(ctx, log_scale, rate, bank, t):
-        bands = torch.exp(log_scale[..., None] - rate[..., None] * t) * bank     # (batch, n_bands, N)
-        ctx.save_for_backward(bands, t)
-        return bands.sum(dim=1)
+    def forward(ctx, log_scale, rate, bank):
+        batch = log_scale.shape[0]
+        a_len, n_bands, block = bank.shape
+        coarse_n = torch.arange(a_len, dtype=bank.dtype, device=bank.device) * block
+        fine_n = torch.arange(block, dtype=bank.dtype, device=bank.device)
+        coarse = torch.exp(log_scale[:, None, :] - rate[:, None, :] * coarse_n[:, None])   # (batch, A, Be)
+        shaped = torch.exp(-rate[..., None] * fine_n)[:, None] * bank                      # (batch, A, Be, B)
+        ir = torch.bmm(coarse.reshape(batch * a_len, 1, n_bands), shaped.reshape(batch * a_len, n_bands, block))
+        ctx.save_for_backward(coarse, shaped)
+        return ir.reshape(batch, a_len * block)
 
     @staticmethod
     def backward(ctx, grad):
-        bands, t = ctx.saved_tensors
-        g = grad[:, :, None]                                                     # (batch, N, 1)
-        grad_log_scale = torch.bmm(bands, g)[..., 0]
-        grad_rate = -torch.bmm(bands, g * t[:, None])[..., 0]
-        return grad_log_scale, grad_rate, None, None
+        coarse, shaped = ctx.saved_tensors
+        batch, a_len, n_bands, block = shaped.shape
+        g = grad.reshape(batch * a_len, block)
+        fine_n = torch.arange(block, dtype=g.dtype, device=g.device)
+        h = torch.bmm(shaped.reshape(batch * a_len, n_bands, block),
+                      torch.stack([g, g * fine_n], -1)).reshape(batch, a_len, n_bands, 2)
+        coarse_n = torch.arange(a_len, dtype=g.dtype, device=g.device) * block
+        s0 = h[..., 0]
+        s1 = h[..., 1] + s0 * coarse_n[:, None]
+        return (coarse * s0).sum(1), -(coarse * s1).sum(1), None
