@@ -222,3 +222,46 @@ def test_two_sessions_do_not_share_recordings(browser, server, bundled_data):
     assert "robot_woodspoon_on_steelbowl.wav" in _recordings(a)
     for p in pages:
         p.context.close()
+
+
+def _wait_for_new_src(audio, before: str, what: str) -> None:
+    """Wait until an <audio> element's src differs from ``before`` (fails naming ``what``, not the data URL)."""
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while audio.get_attribute("src") == before:
+        assert time.monotonic() < deadline, f"the edited sound did not change after {what}"
+        time.sleep(0.1)
+
+
+def test_mode_table_edits_change_the_sound(page):
+    """Type a new frequency into the mode table and switch a mode off: the edited sound changes each time."""
+    page.locator(".bk-tab").filter(has_text="Model").click()
+    table = page.locator(".wb-modes-table")
+    expect(table.locator(".tabulator-row").first).to_be_visible(timeout=TIMEOUT_MS)
+    edited = page.locator(".wb-player-edited audio")
+    expect(edited).to_have_attribute("src", re.compile("^data:audio/wav"), timeout=TIMEOUT_MS)
+
+    row = table.locator(".tabulator-row").first
+    freq = row.locator('.tabulator-cell[tabulator-field="freq_hz"]')
+    new_hz = round(float(freq.inner_text()) * 1.5, 1)
+    before = edited.get_attribute("src")
+    freq.click()
+    box = freq.locator("input")
+    expect(box).to_be_visible(timeout=TIMEOUT_MS)
+    box.fill(str(new_hz))
+    box.press("Enter")
+    _wait_for_new_src(edited, before, "typing a new frequency")
+    expect(freq).to_have_text(f"{new_hz:.1f}")
+
+    before = edited.get_attribute("src")
+    on = row.locator('.tabulator-cell[tabulator-field="on"]')
+    on.click()                                          # opens the tick/cross editor
+    checkbox = on.locator("input[type=checkbox]")
+    expect(checkbox).to_be_checked(timeout=TIMEOUT_MS)
+    checkbox.click()                                    # tick -> cross: commits at once
+    _wait_for_new_src(edited, before, "switching the mode off")
+    on.click()                                          # and back on: exactly the sound before
+    expect(on.locator("input[type=checkbox]")).not_to_be_checked(timeout=TIMEOUT_MS)
+    off = edited.get_attribute("src")
+    on.locator("input[type=checkbox]").click()
+    _wait_for_new_src(edited, off, "switching the mode back on")
+    assert edited.get_attribute("src") == before, "switching the mode back on did not restore its sound"

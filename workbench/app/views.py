@@ -561,7 +561,16 @@ class ModelView(View):
         if col not in ("freq_hz", "t60_s", "gain_db", "on"):
             return
         value = bool(event.value) if col == "on" else float(event.value)
+        before = self._modes_key()
         self.state.set_mode(str(row["body"]), int(row["mode"]), **{("enabled" if col == "on" else col): value})
+        if self._modes_key() == before:     # rejected (out of range): show the value in force again
+            self._table_key = None
+            self._on_change()
+        else:                               # the table already shows it; re-rendering would close an open editor
+            self._table_key = self._modes_key()
+
+    def _modes_key(self):
+        return id(self.state.base), tuple(self.state.controls.modes)
 
     def _on_change(self, *events):
         if not self._pending:
@@ -588,11 +597,11 @@ class ModelView(View):
                                "magnitude": [i.magnitude for i in p.impacts]}
             self._base_modes.data = _mode_data(services.mode_rows(s.base))
             self._edit_modes.data = _mode_data(services.mode_rows(p))
-        rows = s.mode_table()
-        key = (id(s.base), tuple(s.controls.modes))
+        key = self._modes_key()
         if key != self._table_key:
             self._table_key = key
-            self._table.value = self._pd.DataFrame([{**r, "mode": r["index"]} for r in rows], columns=self.COLUMNS)
+            self._table.value = self._pd.DataFrame([{**r, "mode": r["index"]} for r in s.mode_table()],
+                                                   columns=self.COLUMNS)
 
     def __panel__(self):
         w = dict(sizing_mode="stretch_width")
