@@ -222,6 +222,15 @@ def woodspoon(bundled_data):
     return bundled_data / "robot_woodspoon_on_steelbowl.wav"
 
 
+def _fit_once(s: AppState, recording, steps: int) -> AppState:
+    """Add ``recording`` to ``s`` and run one (fake) fit of it to the end."""
+    s.add_files([recording])
+    s.steps = steps
+    s.start_fit()
+    assert s.wait_fit(30) == "done"
+    return s
+
+
 def test_demo_loads_with_impacts_and_sound(tmp_path):
     s = AppState(presets_dir=tmp_path)
     rec = s.load_demo()
@@ -315,11 +324,7 @@ def test_cancel_keeps_the_best_result_so_far(tmp_path, woodspoon, demo_preset):
 
 
 def test_failed_fit_leaves_the_last_good_result(tmp_path, woodspoon, demo_preset):
-    s = AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset))
-    s.add_files([woodspoon])
-    s.steps = 3
-    s.start_fit()
-    s.wait_fit(30)
+    s = _fit_once(AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset)), woodspoon, 3)
     good_base, good_fit = s.base, s.audio["fit"]
     s._fit_fn = FakeFit(demo_preset, error=WorkbenchError("clip0: no impact found"))
     s.start_fit()
@@ -345,11 +350,7 @@ def test_joint_fit_of_selected_recordings(tmp_path, bundled_data, demo_preset):
 
 
 def test_edits_rerender_only_what_changed_and_undo(tmp_path, woodspoon, demo_preset):
-    s = AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset))
-    s.add_files([woodspoon])
-    s.steps = 2
-    s.start_fit()
-    s.wait_fit(30)
+    s = _fit_once(AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset)), woodspoon, 2)
     fit_audio, edited, base = s.audio["fit"], s.audio["edited"], s.preset
     np.testing.assert_array_equal(edited, fit_audio)
     s.controls.pitch_semitones = 3
@@ -374,10 +375,7 @@ def test_edits_rerender_only_what_changed_and_undo(tmp_path, woodspoon, demo_pre
 def test_presets_save_load_compare_download(tmp_path, woodspoon, demo_preset):
     s = AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset))
     assert s.save_preset("x") is None and s.message[0] == "error"      # nothing to save yet
-    s.add_files([woodspoon])
-    s.steps = 2
-    s.start_fit()
-    s.wait_fit(30)
+    _fit_once(s, woodspoon, 2)
     s.controls.decay_scale = 0.5
     path = s.save_preset("short bowl", tags="metal, short", material="steel")
     assert path.is_file() and s.library == ["short_bowl"]

@@ -18,6 +18,7 @@ import math
 import torch
 
 from ..specs import T60_DECAY
+from .scaling import NEPERS_PER_DB
 
 # exp(-30) ~ 1e-13: below this an envelope factor is zero for all purposes; clamping
 # keeps products of two factors in the normal float32 range (no denormal slow-down).
@@ -66,7 +67,7 @@ class _ModalBank(torch.autograd.Function):
         omega = f64 * (2.0 * math.pi / sample_rate)
         decay = T60_DECAY / (t60_s.double() * sample_rate)
         silent = torch.where(f64 < sample_rate / 2.0, 0.0, -math.inf)   # log of the Nyquist mask
-        log_amp = gains_db.double().mul(math.log(10.0) / 20.0).add_(silent + math.log(scale))
+        log_amp = gains_db.double().mul(NEPERS_PER_DB).add_(silent + math.log(scale))
         a_len = int(math.ceil(n_samples / b_len))
         coarse_n = torch.arange(a_len, device=device, dtype=torch.float64) * b_len
         fine_n = torch.arange(b_len, device=device, dtype=dtype)
@@ -97,10 +98,10 @@ class _ModalBank(torch.autograd.Function):
         s0_im = (left * m0).reshape(-1, 2, k, a_len).sum((1, 3))
         s1_im = (left * v).reshape(-1, 2, k, a_len).sum((1, 3))
         s1_re = (left[:, :k] * v[:, k:]).sum(-1) - (left[:, k:] * v[:, :k]).sum(-1)
-        # dw/df = 2 pi / sr;  dd/dt60 = -d / t60;  dlog_amp/dgain_db = ln(10) / 20
+        # dw/df = 2 pi / sr;  dd/dt60 = -d / t60;  dlog_amp/dgain_db = NEPERS_PER_DB
         grad_freqs = s1_re * (2.0 * math.pi / sample_rate)
         grad_t60 = s1_im * decay_per_t60
-        grad_gains = s0_im * (math.log(10.0) / 20.0)
+        grad_gains = s0_im * NEPERS_PER_DB
         return grad_freqs, grad_t60, grad_gains, None, None, None, None
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .bands import band_weights, white_spectrum
+from .scaling import NEPERS_PER_DB
+from .spectral import complex_dtype
 
 
 def noise_spectrum(
@@ -34,9 +34,9 @@ def noise_spectrum(
     """
     weights = band_weights(band_freqs_hz, n_fft=n_fft, sample_rate=sample_rate,
                            dtype=gains_db.dtype, device=gains_db.device)
-    magnitude = torch.exp((gains_db * (math.log(10.0) / 20.0)) @ weights)       # dB -> amplitude
-    complex_dtype = torch.complex128 if gains_db.dtype == torch.float64 else torch.complex64
-    return magnitude * white_spectrum(n_fft, seed=seed, dtype=complex_dtype, device=gains_db.device)
+    magnitude = torch.exp((gains_db * NEPERS_PER_DB) @ weights)   # dB -> amplitude (scale the few gains, not the bins)
+    white = white_spectrum(n_fft, seed=seed, dtype=complex_dtype(gains_db.dtype), device=gains_db.device)
+    return magnitude * white
 
 
 def filtered_noise(band_freqs_hz, gains_db: torch.Tensor, *, n_samples: int, sample_rate: float,

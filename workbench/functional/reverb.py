@@ -18,6 +18,7 @@ import torch
 
 from ..specs import T60_DECAY
 from .bands import band_weights, white_spectrum
+from .scaling import NEPERS_PER_DB
 
 
 @functools.lru_cache(maxsize=8)
@@ -63,7 +64,7 @@ def reverb_ir(
     key = tuple(float(f) for f in band_freqs_hz)
     block = max(8, int(math.ceil(math.sqrt(n_samples))))
     bank = _band_noise(key, int(n_samples), float(sample_rate), int(seed), block, gains_db.dtype, gains_db.device)
-    log_scale = gains_db * (math.log(10.0) / 20.0) - 0.5 * math.log(sample_rate)
+    log_scale = gains_db * NEPERS_PER_DB - 0.5 * math.log(sample_rate)
     rate = (T60_DECAY / sample_rate) / t60_s                                 # per sample
     return _DecayingBands.apply(log_scale, rate, bank)[:, :n_samples]
 

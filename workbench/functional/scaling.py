@@ -21,6 +21,9 @@ from ..specs import ParamSpec
 
 _EPS = 1e-6
 
+#: Natural-log amplitude per dB: 10 ** (g / 20) = exp(g * NEPERS_PER_DB).
+NEPERS_PER_DB = math.log(10.0) / 20.0
+
 
 def _domain(x, scale: str):
     return torch.log(x) if scale == "log" else x
@@ -60,7 +63,7 @@ def to_unconstrained(x: torch.Tensor, spec: ParamSpec, *, low=None, high=None) -
 
 def db_to_amplitude(gain_db: torch.Tensor) -> torch.Tensor:
     """10 ** (gain_db / 20), gradient-safe."""
-    return torch.exp(gain_db * (math.log(10.0) / 20.0))
+    return torch.exp(gain_db * NEPERS_PER_DB)
 
 
 def amplitude_to_db(amplitude: torch.Tensor, *, floor: float = 1e-12) -> torch.Tensor:

@@ -71,7 +71,7 @@ class _PackedRFFT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, n_fft: int):
         ctx.n_samples, ctx.n_fft = x.shape[-1], n_fft
-        return _pack_rfft(x, n_fft, *_twiddles(n_fft, _complex_dtype(x.dtype), str(x.device)).rfft)
+        return _pack_rfft(x, n_fft, *_twiddles(n_fft, complex_dtype(x.dtype), str(x.device)).rfft)
 
     @staticmethod
     def backward(ctx, grad):
@@ -87,11 +87,12 @@ class _PackedIRFFT(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        weights = _twiddles(ctx.n_fft, _complex_dtype(grad.dtype), str(grad.device)).irfft_adjoint
+        weights = _twiddles(ctx.n_fft, complex_dtype(grad.dtype), str(grad.device)).irfft_adjoint
         return _pack_rfft(grad, ctx.n_fft, *weights), None
 
 
-def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
+def complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The complex dtype that holds spectra of ``dtype`` signals (complex128 for float64)."""
     return torch.complex128 if dtype in (torch.float64, torch.complex128) else torch.complex64
 
 
