@@ -521,7 +521,7 @@ class ModelView(View):
 
         empty = _mode_data([])
         self._base_modes, self._edit_modes = ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty))
-        m = _fig("Modes: object blue, tool orange, rings = fit",
+        m = _fig("Modes (grey rings: the fit)",
                  "frequency (Hz)", "T60 (s)", 300, x_axis_type="log", y_axis_type="log")
         m.title.text_font_size = "10pt"
         ticks = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
@@ -529,7 +529,9 @@ class ModelView(View):
         m.xaxis.major_label_overrides = {t: (f"{t // 1000}k" if t >= 1000 else str(t)) for t in ticks}
         m.scatter("freq_hz", "t60_s", size="size", source=self._base_modes, fill_alpha=0, line_color="#999999")
         r = m.scatter("freq_hz", "t60_s", size="size", source=self._edit_modes, fill_color="colour",
-                      line_color="colour", fill_alpha=0.6)
+                      line_color="colour", fill_alpha=0.6, legend_field="body")
+        m.legend.location, m.legend.label_text_font_size = "bottom_left", "8pt"
+        m.legend.padding, m.legend.spacing, m.legend.background_fill_alpha = 2, 0, 0.6
         m.add_tools(HoverTool(renderers=[r], tooltips=[("mode", "@body @index"), ("freq", "@freq_hz{0.0} Hz"),
                                                        ("T60", "@t60_s{0.000} s"), ("gain", "@gain_db{0.0} dB")]))
         self._modes_fig = m
@@ -546,8 +548,8 @@ class ModelView(View):
             titles={"freq_hz": "freq Hz", "t60_s": "T60 s", "gain_db": "gain dB", "mode": "#"},
             formatters={"on": {"type": "tickCross"}, "freq_hz": NumberFormatter(format="0.0"),
                         "t60_s": NumberFormatter(format="0.000"), "gain_db": NumberFormatter(format="0.0")},
-            widths={"body": 70, "mode": 44, "freq_hz": 92, "t60_s": 76, "gain_db": 86, "on": 48},
-            height=300, width=436, layout="fit_data_table", pagination=None,
+            widths={"body": 80, "mode": 48, "freq_hz": 92, "t60_s": 80, "gain_db": 96, "on": 56},
+            height=300, width=470, layout="fit_data_table", pagination=None,
             stylesheets=[":host .tabulator {font-size: 13px;}"], css_classes=["wb-modes-table"])
         self._table.on_edit(self._on_table_edit)
         self._table_key = None
