@@ -41,7 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workbench.app import services  # noqa: E402
-from workbench.app.state import AppState, Edits, apply_edits  # noqa: E402
+from workbench.app.state import AppState  # noqa: E402
+from workbench.edits import Edits, apply_edits  # noqa: E402
+from workbench.rendering import PartCache  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "dashboard.md"
 CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +80,7 @@ def demo_2s():
 
 def slider_latency(repeats: int) -> list[tuple[str, float, float, int]]:
     preset = demo_2s()
-    renderer = services.IncrementalRenderer()
+    renderer = PartCache()
     renderer.render(preset)
     rows = []
     for label, field, value in SLIDERS:

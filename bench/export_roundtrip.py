@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 
 from workbench.errors import WorkbenchError  # noqa: E402
 from workbench.export.tdw import TDW_VERSION, round_trip  # noqa: E402
-from workbench.presets import atomic_write_bytes  # noqa: E402
+from workbench.atomic import atomic_write_bytes  # noqa: E402
 
 RESULT = REPO / "bench" / "results" / "export_roundtrip.md"
 GATE = 0.05

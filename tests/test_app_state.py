@@ -20,7 +20,9 @@ import pytest
 import workbench as wb
 from workbench import specs
 from workbench.app import services
-from workbench.app.state import EDIT_SPECS, AppState, EditControls, Edits, ModeEdit, apply_edits
+from workbench.app.state import AppState, EditControls
+from workbench.edits import EDIT_SPECS, Edits, ModeEdit, apply_edits
+from workbench.rendering import PartCache
 from workbench.errors import WorkbenchError
 
 
@@ -129,7 +131,7 @@ def test_slider_bounds_come_from_edit_specs():
 # ---------------------------------------------------------------------------------------
 
 def test_incremental_renderer_matches_render_and_reuses_parts(tool_preset):
-    r = services.IncrementalRenderer()
+    r = PartCache()
     out = r.render(tool_preset)
     for part in ("all", "object", "tool"):
         ref = wb.render(tool_preset, parts=part)
@@ -178,7 +180,7 @@ def test_playback_and_export_status_say_why():
 
 
 def test_lower_layers_do_not_import_ui_libraries():
-    code = ("import sys, workbench, workbench.render, workbench.cli, workbench.app.services; "
+    code = ("import sys, workbench, workbench.rendering, workbench.cli, workbench.app.services; "
             "assert not {'panel', 'param', 'ipywidgets', 'bokeh'} & set(sys.modules), sys.modules.keys(); "
             "import workbench.app.state; assert 'param' in sys.modules; "
             "assert not {'panel', 'ipywidgets', 'bokeh'} & set(sys.modules)")

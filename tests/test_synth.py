@@ -14,7 +14,8 @@ from workbench.functional.modal import modal_ir
 from workbench.functional.noise import filtered_noise
 from workbench.functional.reverb import reverb_ir
 from workbench.functional.scaling import to_physical, to_unconstrained
-from workbench.presets import controls_from_presets, load_preset
+from workbench.controls import controls_from_presets
+from workbench.presets import load_preset
 from workbench.synth import ImpactSynth, Parts
 
 SR = 44100

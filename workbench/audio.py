@@ -17,7 +17,7 @@ import soxr
 
 from . import specs
 from .errors import WorkbenchError
-from .presets import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 #: Shortest recording worth analysing: one window of the largest loss FFT (2048 at 44.1 kHz).
 MIN_DURATION_S = 0.05

@@ -48,7 +48,7 @@ def render(
 ):
     """Render a preset to an audio file."""
     from . import audio, presets
-    from .render import render as render_preset
+    from .rendering import render as render_preset
 
     def go():
         p = presets.load_preset(preset)
@@ -183,7 +183,7 @@ def detect(
             table.add_row(str(i), f"{imp.time_s:.4f}", f"{imp.confidence:.2f}", f"{imp.peak_db:.1f}")
         out.print(table)
         if csv is not None:
-            from .presets import atomic_write_bytes
+            from .atomic import atomic_write_bytes
             lines = ["time_s,confidence,peak_db"] + [f"{i.time_s:.6f},{i.confidence:.4f},{i.peak_db:.2f}"
                                                      for i in impacts]
             text = "\n".join(lines) + "\n"

@@ -24,7 +24,8 @@ from .errors import WorkbenchError
 from .fitting import fit
 from .fitting.labels import label_from_name, material_of
 from .plots import plot_spectrogram, save_figure
-from .presets import Preset, atomic_write_bytes, save_preset
+from .atomic import atomic_write_bytes
+from .presets import Preset, save_preset
 
 # DiffImpact's impact-hammer files carry the hammer's force sensor on channel 1.
 FORCE_SENSOR_PREFIX = "hammer_"
@@ -67,7 +68,7 @@ def family_of(material: str) -> str:
 
 
 def _thumbnail(preset: Preset, path: Path) -> Path:
-    from .render import render
+    from .rendering import render
 
     fig = Figure(figsize=(3.2, 1.6), layout="constrained")
     ax = fig.add_subplot()

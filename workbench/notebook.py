@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Sequence
 
 from .app import services
-from .app.state import AppState, Edits
+from .app.state import AppState
+from .edits import Edits
 from .errors import WorkbenchError
 from .presets import Preset
 

@@ -42,7 +42,7 @@ def save_figure(fig: Figure, path, *, dpi: int = 100):
     """Write ``fig`` as a PNG atomically; returns the path."""
     import io
 
-    from .presets import atomic_write_bytes
+    from .atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)

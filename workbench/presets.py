@@ -14,23 +14,32 @@ rename its keys::
      "provenance": {...}}
 
 Ranges come from `workbench.specs`; an out-of-range or missing value raises
-`WorkbenchError` naming the file, the field and the value.
+`WorkbenchError` naming the file, the field and the value. This module is the schema
+and its I/O only (pydantic, no torch): `workbench.controls` turns presets into the
+synthesiser's tensors and back.
+
+Example:
+    >>> p = Preset(name="bell", sample_rate=44100, object={"modes": [{"freq_hz": 440, "t60_s": 2, "gain_db": 0}]},
+    ...            impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+    >>> p.object.modes[0].freq_hz, p.replace(name="gong").name
+    (440.0, 'gong')
+    >>> preset_from_dict({**p.to_dict(), "duration_s": 900})
+    Traceback (most recent call last):
+    ...
+    workbench.errors.WorkbenchError: preset: duration_s: 900.0 is outside [0.01, 600] s (got 900)
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import torch
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import specs
+from .atomic import atomic_write_text
 from .errors import WorkbenchError
 from .specs import ParamSpec
 
@@ -159,9 +168,7 @@ class Preset(_Model):
     @field_validator("duration_s")
     @classmethod
     def _dur(cls, v):
-        if not (math.isfinite(v) and 0.01 <= v <= 600):
-            raise ValueError(f"{v!r} is outside [0.01, 600] s")
-        return float(v)
+        return _in_spec(specs.DURATION_S, v)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the file's key names."""
@@ -221,84 +228,8 @@ def load_preset(path: str | os.PathLike) -> Preset:
     return preset_from_dict(data, source=str(path))
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_preset(preset: Preset | dict, path: str | os.PathLike) -> Path:
     """Validate and write a preset as JSON, atomically (temp file + rename)."""
     if isinstance(preset, dict):
         preset = preset_from_dict(preset, source=str(path))
-    text = json.dumps(preset.to_dict(), indent=2) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-# ---------------------------------------------------------------------------------------
-# Presets <-> batched controls
-# ---------------------------------------------------------------------------------------
-
-def _pad(rows: list[list[float]], fill: float) -> np.ndarray:
-    width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), fill, dtype=np.float64)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out
-
-
-def _modes_array(bodies: list[ModalBody | None]):
-    modes = [list(b.modes) if b else [] for b in bodies]
-    return (_pad([[m.freq_hz for m in ms] for ms in modes], specs.FREQ_HZ.default),
-            _pad([[m.t60_s for m in ms] for ms in modes], specs.T60_S.default),
-            _pad([[m.gain_db for m in ms] for ms in modes], -math.inf))
-
-
-def controls_from_presets(presets, *, dtype=torch.float32, device=None):
-    """Batch presets into `workbench.synth.ImpactControls` (padding modes and impacts).
-
-    All presets of a batch must share noise and reverb band frequencies.
-    """
-    from .synth import ImpactControls
-
-    presets = list(presets)
-    noise_f = tuple(b.freq_hz for b in presets[0].noise.bands)
-    reverb_f = tuple(b.freq_hz for b in presets[0].reverb.bands)
-    for p in presets[1:]:
-        if tuple(b.freq_hz for b in p.noise.bands) != noise_f or \
-                tuple(b.freq_hz for b in p.reverb.bands) != reverb_f:
-            raise WorkbenchError(f"preset {p.name!r}: noise/reverb bands differ from {presets[0].name!r}; "
-                                 "presets rendered together must share band frequencies")
-    t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
-    f, t60, g = _modes_array([p.object for p in presets])
-    has_tool = any(p.tool is not None and p.tool.modes for p in presets)
-    tf, tt, tg = _modes_array([p.tool for p in presets]) if has_tool else (None, None, None)
-    imps = [list(p.impacts) for p in presets]
-    return ImpactControls(
-        freqs_hz=t(f), t60_s=t(t60), gains_db=t(g),
-        times_s=t(_pad([[i.time_s for i in im] for im in imps], 0.0)),
-        contacts_s=t(_pad([[i.contact_s for i in im] for im in imps], specs.CONTACT_S.default)),
-        magnitudes=t(_pad([[i.magnitude for i in im] for im in imps], 0.0)),
-        acceleration=t([p.acceleration for p in presets]),
-        noise_freqs_hz=noise_f,
-        noise_gains_db=t([[b.gain_db for b in p.noise.bands] for p in presets]),
-        reverb_freqs_hz=reverb_f,
-        reverb_gains_db=t([[b.gain_db if p.reverb.enabled else -math.inf for b in p.reverb.bands]
-                           for p in presets]),
-        reverb_t60_s=t([[b.t60_s for b in p.reverb.bands] for p in presets]),
-        tool_freqs_hz=None if tf is None else t(tf),
-        tool_t60_s=None if tt is None else t(tt),
-        tool_gains_db=None if tg is None else t(tg),
-        reverb_enabled=any(p.reverb.enabled for p in presets),
-    )
+    return atomic_write_text(path, json.dumps(preset.to_dict(), indent=2) + "\n")

@@ -14,6 +14,10 @@ Conventions (physical units throughout):
 * Noise band gains: if every band has gain g dB the noise is white with RMS 10**(g/20).
 * Reverb band gains: for white input, band b's wet energy relative to the dry sound
   is 10**(gain_db/10) * t60_s / 13.8 (13.8 = 2 * 6.908).
+
+Example:
+    >>> FREQ_HZ.contains(440.0), FREQ_HZ.contains(30_000.0), float(T60_S.clip(100.0))
+    (True, False, 60.0)
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ T60_DECAY = 3.0 * math.log(10.0)
 Scale = Literal["linear", "log"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ParamSpec:
     """One physical parameter: its unit, bounds, scale, default and meaning.
 
@@ -84,48 +88,46 @@ class ParamSpec:
         return rng.uniform(lo, hi, size)
 
 
-def _spec(*args, **kwargs) -> ParamSpec:
-    return ParamSpec(*args, **kwargs)
-
-
 # Modes of the struck object (and of the striking tool).
-FREQ_HZ = _spec("freq_hz", "Hz", 20.0, 24_000.0, "log", 440.0,
-                "Mode frequency; modes at or above Nyquist are silent.")
-T60_S = _spec("t60_s", "s", 0.001, 60.0, "log", 0.5,
-              "Time for the mode to decay by 60 dB.")
-GAIN_DB = _spec("gain_db", "dB", -140.0, 40.0, "linear", -20.0,
-                "Mode onset amplitude per unit impulse of contact force, in dBFS.")
+FREQ_HZ = ParamSpec(name="freq_hz", unit="Hz", minimum=20.0, maximum=24_000.0, scale="log",
+    default=440.0, doc="Mode frequency; modes at or above Nyquist are silent.")
+T60_S = ParamSpec(name="t60_s", unit="s", minimum=0.001, maximum=60.0, scale="log",
+    default=0.5, doc="Time for the mode to decay by 60 dB.")
+GAIN_DB = ParamSpec(name="gain_db", unit="dB", minimum=-140.0, maximum=40.0, scale="linear",
+    default=-20.0, doc="Mode onset amplitude per unit impulse of contact force, in dBFS.")
 
 # Contact force: a sum of Gaussian-approximated Hertz pulses (DiffImpact eq. 2-3).
-TIME_S = _spec("time_s", "s", 0.0, 3600.0, "linear", 0.05,
-               "Onset of the contact (start of the pulse's rise).")
-CONTACT_S = _spec("contact_s", "s", 5e-5, 0.02, "log", 5e-4,
-                  "Contact duration tau; harder, faster contacts are shorter and brighter.")
-MAGNITUDE = _spec("magnitude", "", 0.0, 1000.0, "log", 1.0,
-                  "Impulse of the contact (integral of the force), arbitrary units.", floor=1e-6)
+TIME_S = ParamSpec(name="time_s", unit="s", minimum=0.0, maximum=3600.0, scale="linear",
+    default=0.05, doc="Onset of the contact (start of the pulse's rise).")
+CONTACT_S = ParamSpec(name="contact_s", unit="s", minimum=5e-5, maximum=0.02, scale="log",
+    default=5e-4, doc="Contact duration tau; harder, faster contacts are shorter and brighter.")
+MAGNITUDE = ParamSpec(name="magnitude", unit="", minimum=0.0, maximum=1000.0, scale="log",
+    default=1.0, doc="Impulse of the contact (integral of the force), arbitrary units.", floor=1e-6)
 
 # Direct acceleration sound alpha * F (the click of the contact itself).
-ACCELERATION = _spec("acceleration", "s", 0.0, 0.01, "log", 1e-6,
-                     "Weight of the contact force added directly to the sound (the click).",
-                     floor=1e-9)
+ACCELERATION = ParamSpec(name="acceleration", unit="s", minimum=0.0, maximum=0.01, scale="log",
+    default=1e-6, doc="Weight of the contact force added directly to the sound (the click).", floor=1e-9)
 
 # Background noise: stationary, shaped by band gains.
-NOISE_GAIN_DB = _spec("gain_db", "dB", -160.0, 0.0, "linear", -90.0,
-                      "Background noise level in this band (dBFS RMS if all bands were equal).")
+NOISE_GAIN_DB = ParamSpec(name="gain_db", unit="dB", minimum=-160.0, maximum=0.0, scale="linear",
+    default=-90.0, doc="Background noise level in this band (dBFS RMS if all bands were equal).")
 
 # Room reverb: exponentially decaying band-filtered noise.
-REVERB_GAIN_DB = _spec("gain_db", "dB", -80.0, 20.0, "linear", -20.0,
-                       "Reverb level in this band.")
-REVERB_T60_S = _spec("t60_s", "s", 0.02, 10.0, "log", 0.4,
-                     "Reverberation time in this band.")
+REVERB_GAIN_DB = ParamSpec(name="gain_db", unit="dB", minimum=-80.0, maximum=20.0, scale="linear",
+    default=-20.0, doc="Reverb level in this band.")
+REVERB_T60_S = ParamSpec(name="t60_s", unit="s", minimum=0.02, maximum=10.0, scale="log",
+    default=0.4, doc="Reverberation time in this band.")
 
 # Band layouts (centre frequencies) used by new presets and by the fitter.
 NOISE_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(40.0, 16_000.0, 16).round(1))
 REVERB_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(63.0, 16_000.0, 9).round(1))
 
 # Sample rates the renderer and audio loader accept.
-SAMPLE_RATE = _spec("sample_rate", "Hz", 16_000, 96_000, "linear", 44_100,
-                    "Sample rate of rendering and fitting.")
+SAMPLE_RATE = ParamSpec(name="sample_rate", unit="Hz", minimum=16_000, maximum=96_000, scale="linear",
+    default=44_100, doc="Sample rate of rendering and fitting.")
+# Length of a preset's sound (and of a render).
+DURATION_S = ParamSpec(name="duration_s", unit="s", minimum=0.01, maximum=600.0, scale="log",
+    default=2.0, doc="Length of the rendered sound.")
 MIN_LOAD_SAMPLE_RATE = 4_000
 MAX_LOAD_SAMPLE_RATE = 384_000
 

@@ -6,12 +6,33 @@ read as a signal chain: contact force -> modal banks -> convolve -> add noise ->
 `ImpactControls` holds the physical values (batched tensors); `ImpactSynth.get_signal`
 renders them. Whatever produces controls (a preset, the fitter's unconstrained
 variables, dashboard sliders) lives above this module.
+
+The chain is also exposed part by part: `force_spectrum`, `modal_spectrum`,
+`noise_spectrum` and `room_spectrum` return each part's spectrum and `mix` combines
+chosen ones, so `workbench.rendering.PartCache` can re-render only the parts an edit
+touches through the same code (`get_signal` is these steps in order).
+
+Shape:
+    controls with batch size Z -> (Z, n_samples)
+
+Example:
+    >>> import torch
+    >>> synth = ImpactSynth(sample_rate=16000, n_samples=1600)
+    >>> c = ImpactControls(freqs_hz=torch.tensor([[440.0]]), t60_s=torch.tensor([[0.5]]),
+    ...     gains_db=torch.tensor([[0.0]]), times_s=torch.tensor([[0.01]]), contacts_s=torch.tensor([[5e-4]]),
+    ...     magnitudes=torch.tensor([[1.0]]), acceleration=torch.tensor([0.0]), noise_freqs_hz=(1000.0,),
+    ...     noise_gains_db=torch.tensor([[-160.0]]), reverb_freqs_hz=(1000.0,),
+    ...     reverb_gains_db=torch.tensor([[-80.0]]), reverb_t60_s=torch.tensor([[0.1]]), reverb_enabled=False)
+    >>> y = synth(c)
+    >>> tuple(y.shape), bool(y[0, :100].abs().max() < 1e-4), bool(y.abs().max() > 0.5)
+    ((1, 1600), True, True)
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
@@ -118,33 +139,75 @@ class ImpactSynth(torch.nn.Module):
         return modal_ir(freqs_hz, t60_s, gains_db, n_samples=self.n_samples, sample_rate=self.sample_rate,
                         scale=scale)
 
+    # -- the parts, each as a spectrum of length n_fft // 2 + 1 ---------------------------
+    def force_spectrum(self, c: ImpactControls) -> torch.Tensor:
+        """(batch, n_fft // 2 + 1) spectrum of the contact force F."""
+        return rfft(self.contact_force(c), self.n_fft)
+
+    def modal_spectrum(self, freqs_hz, t60_s, gains_db) -> torch.Tensor:
+        """(batch, n_fft // 2 + 1) response of one modal bank per unit impulse of force
+        (the object's or the tool's: ``c.freqs_hz, c.t60_s, c.gains_db`` or ``c.tool_*``)."""
+        return rfft(self.modal_ir(freqs_hz, t60_s, gains_db, scale=1 / self.sample_rate), self.n_fft)
+
+    def noise_spectrum(self, c: ImpactControls) -> torch.Tensor:
+        """(batch, n_fft // 2 + 1) spectrum of the background noise N."""
+        return noise_spectrum(c.noise_freqs_hz, c.noise_gains_db, n_fft=self.n_fft,
+                              sample_rate=self.sample_rate, seed=self.noise_seed)
+
+    def room_spectrum(self, c: ImpactControls) -> torch.Tensor | None:
+        """(batch, n_fft // 2 + 1) spectrum of the room IR R (None when reverb is off)."""
+        if not c.reverb_enabled:
+            return None
+        room = reverb_ir(c.reverb_freqs_hz, c.reverb_gains_db, c.reverb_t60_s,
+                         n_samples=self.n_samples, sample_rate=self.sample_rate, seed=self.reverb_seed)
+        return rfft(room, self.n_fft)
+
+    def mix(self, *, force: torch.Tensor | None = None, modes: Sequence[torch.Tensor] = (),
+            acceleration: torch.Tensor | None = None, noise: torch.Tensor | None = None,
+            room: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The signal chain over part spectra: ``[F (alpha + sum(modes)) + N] (1 + R)``, back in time.
+
+        Args:
+            force: Spectrum of F (needed when ``modes`` or ``acceleration`` are given).
+            modes: Spectra of the modal banks to include (object, tool).
+            acceleration: (batch,) alpha, the click of the contact itself (None: left out).
+            noise: Spectrum of N (None: left out).
+            room: Spectrum of R (None: dry).
+
+        Returns:
+            (batch, n_samples) signal, or None when no part is given.
+        """
+        response = None
+        for m in modes:
+            response = m if response is None else response + m
+        if acceleration is not None:
+            alpha = acceleration[:, None]
+            response = alpha if response is None else response + alpha
+        spectrum = None if response is None else force * response
+        if noise is not None:
+            spectrum = noise if spectrum is None else spectrum + noise
+        if spectrum is None:
+            return None
+        if room is not None:
+            spectrum = spectrum * (1.0 + room)
+        return irfft(spectrum, self.n_fft)[:, :self.n_samples]
+
     def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         """Render the sound of ``c``; ``parts`` selects separated sources."""
-        n, n_fft, sr = self.n_samples, self.n_fft, self.sample_rate
+        sr = self.sample_rate
         modal = None                       # object + tool modes share the force: one transform
         if parts.object:
             modal = self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db, scale=1 / sr)
         if parts.tool and c.tool_freqs_hz is not None:
             tool = self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db, scale=1 / sr)
             modal = tool if modal is None else modal + tool
-        response = 0.0
-        if modal is not None:
-            response = rfft(modal, n_fft)  # zero-padded to n_fft >= 2n: linear convolution
-        if parts.acceleration:
-            response = response + c.acceleration[:, None]
-        spectrum = 0.0
-        if torch.is_tensor(response):
-            spectrum = rfft(self.contact_force(c), n_fft) * response
-        if parts.noise:
-            spectrum = spectrum + noise_spectrum(c.noise_freqs_hz, c.noise_gains_db, n_fft=n_fft,
-                                                 sample_rate=sr, seed=self.noise_seed)
-        if not torch.is_tensor(spectrum):   # nothing selected
-            return c.freqs_hz.new_zeros(c.batch_size, n)
-        if parts.reverb and c.reverb_enabled:
-            room = reverb_ir(c.reverb_freqs_hz, c.reverb_gains_db, c.reverb_t60_s,
-                             n_samples=n, sample_rate=sr, seed=self.reverb_seed)
-            spectrum = spectrum * (1.0 + rfft(room, n_fft))
-        return irfft(spectrum, n_fft)[:, :n]
+        modes = () if modal is None else (rfft(modal, self.n_fft),)   # zero-padded to n_fft >= 2n
+        acceleration = c.acceleration if parts.acceleration else None
+        force = self.force_spectrum(c) if modes or acceleration is not None else None
+        y = self.mix(force=force, modes=modes, acceleration=acceleration,
+                     noise=self.noise_spectrum(c) if parts.noise else None,
+                     room=self.room_spectrum(c) if parts.reverb else None)
+        return c.freqs_hz.new_zeros(c.batch_size, self.n_samples) if y is None else y
 
     def forward(self, controls: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         return self.get_signal(controls, parts)

@@ -37,9 +37,8 @@ import torch
 
 from ..audio import check_audio, encode_wav
 from ..errors import WorkbenchError
-from ..functional import spectral
-from ..presets import Preset, controls_from_presets, load_preset, save_preset
-from ..synth import ImpactSynth
+from ..presets import Preset, load_preset, save_preset
+from ..rendering import PartCache, force_profile as _force
 
 log = logging.getLogger(__name__)
 
@@ -196,145 +195,6 @@ def detect_recording(rec: Recording, channel: int | None, sensitivity: float) ->
 # Rendering
 # ---------------------------------------------------------------------------------------
 
-PARTS = ("all", "object", "tool")
-
-
-def _modes_key(body) -> tuple:
-    return () if body is None else tuple((m.freq_hz, m.t60_s, m.gain_db) for m in body.modes)
-
-
-class _LRU(OrderedDict):
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def get_or(self, key, make):
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = make()
-        self[key] = value
-        while len(self) > self.size:
-            self.popitem(last=False)
-        return value
-
-
-class IncrementalRenderer:
-    """Render presets like `workbench.render`, re-using every unchanged model component.
-
-    The sound is ``[F (alpha + O + T) + N] (1 + R)`` in the frequency domain (see
-    `workbench.synth.ImpactSynth.get_signal`, which this mirrors exactly; a test checks
-    it). F (contact force), O (object modes), T (tool modes), N (noise) and R (room) are
-    cached by their parameters, so moving the pitch slider re-renders O and T, the
-    reverb slider only R, and so on. Not thread-safe: one renderer per session.
-    """
-
-    def __init__(self, cache_size: int = 4):
-        self._synths = _LRU(2)
-        self._parts = {k: _LRU(cache_size) for k in ("force", "object", "tool", "noise", "room")}
-        self._outputs = _LRU(3 * cache_size)
-
-    def _synth(self, sr: int, n: int) -> ImpactSynth:
-        return self._synths.get_or((sr, n), lambda: ImpactSynth(sample_rate=sr, n_samples=n))
-
-    def render(self, preset: Preset, parts: Sequence[str] = PARTS, *, duration_s: float | None = None,
-               sample_rate: int | None = None) -> dict[str, np.ndarray]:
-        """{part: (n_samples,) float32} for ``parts`` among ``all``, ``object``, ``tool``.
-
-        Arrays are read-only and shared: an unchanged part returns the same object.
-        """
-        sr = int(sample_rate or preset.sample_rate)
-        n = max(1, int(round(float(duration_s or preset.duration_s) * sr)))
-        synth = self._synth(sr, n)
-        n_fft = synth.n_fft
-        c = None
-
-        def controls():
-            nonlocal c
-            if c is None:
-                c = controls_from_presets([preset])
-            return c
-
-        def rfft(x: torch.Tensor) -> np.ndarray:
-            return spectral.rfft(x, n_fft)[0].numpy()       # complex64, the synthesiser's transform
-
-        base = (sr, n)
-        k_force = base + (tuple((i.time_s, i.contact_s, i.magnitude) for i in preset.impacts),)
-        k_obj = base + (_modes_key(preset.object),)
-        k_tool = base + (_modes_key(preset.tool),)
-        k_noise = base + (tuple((b.freq_hz, b.gain_db) for b in preset.noise.bands),)
-        k_room = base + (preset.reverb.enabled, tuple((b.freq_hz, b.gain_db, b.t60_s) for b in preset.reverb.bands))
-        has_tool = bool(preset.tool is not None and preset.tool.modes)
-
-        def force():
-            return self._parts["force"].get_or(k_force, lambda: rfft(synth.contact_force(controls())))
-
-        def obj():
-            return self._parts["object"].get_or(k_obj, lambda: rfft(synth.modal_ir(
-                controls().freqs_hz, controls().t60_s, controls().gains_db)) / np.float32(synth.sample_rate))
-
-        def tool():
-            if not has_tool:
-                return None
-            return self._parts["tool"].get_or(k_tool, lambda: rfft(synth.modal_ir(
-                controls().tool_freqs_hz, controls().tool_t60_s, controls().tool_gains_db))
-                / np.float32(synth.sample_rate))
-
-        def noise():
-            from ..functional.noise import noise_spectrum
-            return self._parts["noise"].get_or(k_noise, lambda: noise_spectrum(
-                controls().noise_freqs_hz, controls().noise_gains_db, n_fft=n_fft,
-                sample_rate=synth.sample_rate, seed=synth.noise_seed)[0].numpy())
-
-        def room():
-            if not preset.reverb.enabled:
-                return None
-            from ..functional.reverb import reverb_ir
-
-            def make():
-                c_ = controls()
-                return rfft(reverb_ir(c_.reverb_freqs_hz, c_.reverb_gains_db, c_.reverb_t60_s,
-                                      n_samples=n, sample_rate=synth.sample_rate, seed=synth.reverb_seed))
-            return self._parts["room"].get_or(k_room, make)
-
-        def finish(spectrum) -> np.ndarray:
-            y = spectral.irfft(torch.from_numpy(np.asarray(spectrum, np.complex64)), n_fft)[:n].numpy()
-            y.setflags(write=False)
-            return y
-
-        out = {}
-        with torch.no_grad():
-            for part in parts:
-                if part == "all":
-                    key = ("all", k_force, k_obj, k_tool, k_noise, k_room, preset.acceleration)
-
-                    def make_all():
-                        response = obj() + np.float32(preset.acceleration)
-                        t = tool()
-                        if t is not None:
-                            response = response + t
-                        spectrum = force() * response + noise()
-                        r = room()
-                        if r is not None:
-                            spectrum = spectrum * (np.float32(1.0) + r)
-                        return finish(spectrum)
-                    out[part] = self._outputs.get_or(key, make_all)
-                elif part == "object":
-                    out[part] = self._outputs.get_or(("object", k_force, k_obj), lambda: finish(force() * obj()))
-                elif part == "tool":
-                    def make_tool():
-                        t = tool()
-                        if t is None:
-                            z = np.zeros(n, np.float32)
-                            z.setflags(write=False)
-                            return z
-                        return finish(force() * t)
-                    out[part] = self._outputs.get_or(("tool", k_force, k_tool), make_tool)
-                else:
-                    raise WorkbenchError(f"part: unknown part {part!r}; choose from {', '.join(PARTS)}")
-        return out
-
-
 def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
     """16-bit WAV bytes for players and downloads (clipped to full scale, never wrapped)."""
     return encode_wav(np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0), int(sample_rate))
@@ -405,10 +265,8 @@ def spectrogram_cached(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
 def force_profile(preset: Preset, *, sample_rate: int | None = None, points: int = 3000) -> dict[str, np.ndarray]:
     """Contact force over time (max-pooled so short pulses stay visible): {t, f}."""
     sr = int(sample_rate or preset.sample_rate)
-    n = max(1, int(round(preset.duration_s * sr)))
-    synth = ImpactSynth(sample_rate=sr, n_samples=n)
-    with torch.no_grad():
-        f = synth.contact_force(controls_from_presets([preset]))[0].numpy()
+    f = _force(preset, sample_rate=sr)
+    n = len(f)
     step = max(1, int(math.ceil(n / points)))
     m = n // step
     f = f[: m * step].reshape(m, step).max(axis=1)
@@ -489,7 +347,7 @@ def distance(x: np.ndarray, target: np.ndarray) -> float:
 
 def record_from_preset(preset: Preset, target: np.ndarray, sample_rate: int, *, source: str) -> FitRecord:
     """A `FitRecord` for a shipped/saved preset of a recording (distance computed here)."""
-    y = IncrementalRenderer().render(preset, ("all",), duration_s=len(target) / sample_rate,
+    y = PartCache().render(preset, ("all",), duration_s=len(target) / sample_rate,
                                      sample_rate=sample_rate)["all"]
     hist = preset.provenance.get("loss_history") if isinstance(preset.provenance, dict) else None
     return FitRecord(preset=preset, target=target, sample_rate=sample_rate,

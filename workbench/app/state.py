@@ -29,165 +29,12 @@ import param
 
 from .. import specs
 from ..errors import WorkbenchError
-from ..presets import Preset, preset_from_dict
+from ..edits import EDIT_FIELDS, EDIT_SPECS, IMPACT_PATTERNS, Edits, ModeEdit, apply_edits
+from ..presets import Preset
+from ..rendering import PartCache
 from ..specs import ParamSpec
 from . import services
 from .services import FitRecord, Recording
-
-# ---------------------------------------------------------------------------------------
-# Edits: slider ranges as data, and the pure edit function
-# ---------------------------------------------------------------------------------------
-
-#: Ranges of the global resynthesis controls (relative edits of a fitted preset).
-EDIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (
-    ParamSpec("pitch_semitones", "semitones", -24.0, 24.0, "linear", 0.0,
-              "Shift every mode frequency (object and tool) by this interval."),
-    ParamSpec("decay_scale", "x", 0.1, 10.0, "log", 1.0,
-              "Multiply every mode's decay time T60 (longer rings, shorter damps)."),
-    ParamSpec("brightness_db_per_octave", "dB/octave", -12.0, 12.0, "linear", 0.0,
-              "Tilt the mode gains: dB added per octave above 1 kHz (removed below)."),
-    ParamSpec("contact_scale", "x", 0.1, 10.0, "log", 1.0,
-              "Multiply every contact duration (longer = softer, duller strikes)."),
-    ParamSpec("strength_db", "dB", -40.0, 20.0, "linear", 0.0,
-              "Change every impact's impulse by this many dB."),
-    ParamSpec("impact_count", "", 1.0, 16.0, "linear", 3.0,
-              "Number of impacts of the regular and bounce patterns."),
-    ParamSpec("impact_interval_s", "s", 0.02, 2.0, "log", 0.25,
-              "Time between impacts (the first gap, for a bounce)."),
-    ParamSpec("noise_db", "dB", -60.0, 40.0, "linear", 0.0,
-              "Change the background noise level by this many dB."),
-    ParamSpec("reverb_db", "dB", -40.0, 20.0, "linear", 0.0,
-              "Change the reverb level by this many dB."),
-    ParamSpec("reverb_decay_scale", "x", 0.1, 10.0, "log", 1.0,
-              "Multiply the reverberation time of every band."),
-)}
-
-IMPACT_PATTERNS = ("fitted", "single", "regular", "bounce")
-#: Bounce pattern: each gap and each impulse shrinks by these factors.
-BOUNCE_GAP_RATIO = 0.7
-BOUNCE_MAGNITUDE_RATIO = 0.6
-#: Reference frequency of the brightness tilt.
-BRIGHTNESS_REF_HZ = 1000.0
-
-
-@dataclasses.dataclass(frozen=True)
-class ModeEdit:
-    """Per-mode edit from the mode table: new values (None keeps the fitted one), mute."""
-
-    body: str                      # "object" | "tool"
-    index: int
-    freq_hz: float | None = None
-    t60_s: float | None = None
-    gain_db: float | None = None
-    enabled: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class Edits:
-    """All resynthesis edits of a preset. The defaults change nothing."""
-
-    pitch_semitones: float = 0.0
-    decay_scale: float = 1.0
-    brightness_db_per_octave: float = 0.0
-    contact_scale: float = 1.0
-    strength_db: float = 0.0
-    impact_pattern: str = "fitted"
-    impact_count: int = 3
-    impact_interval_s: float = 0.25
-    noise_db: float = 0.0
-    reverb_db: float = 0.0
-    reverb_decay_scale: float = 1.0
-    reverb_on: bool = True         # False turns the preset's reverb off
-    tool_on: bool = True           # False drops the tool's modes
-    modes: tuple[ModeEdit, ...] = ()
-
-    def is_identity(self) -> bool:
-        return self == Edits()
-
-    def changed(self) -> dict[str, Any]:
-        """The fields that differ from the defaults (for provenance)."""
-        out = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if v != f.default:
-                out[f.name] = [dataclasses.asdict(m) for m in v] if f.name == "modes" else v
-        return out
-
-
-def _clip(spec: ParamSpec, v: float) -> float:
-    return float(min(max(v, spec.minimum), spec.maximum))
-
-
-def apply_edits(preset: Preset, edits: Edits) -> Preset:
-    """The preset with ``edits`` applied (pure; returns ``preset`` itself for no edits).
-
-    Order: per-mode edits and mutes, then pitch, decay and brightness on every mode;
-    the impact pattern, then contact time and strength; noise and reverb offsets;
-    tool on/off. Every value is clipped into its `workbench.specs` range.
-    """
-    if edits.is_identity():
-        return preset
-    if edits.impact_pattern not in IMPACT_PATTERNS:
-        raise WorkbenchError(f"impact_pattern: {edits.impact_pattern!r} is not one of {', '.join(IMPACT_PATTERNS)}")
-    d = preset.to_dict()
-    per_mode = {(m.body, m.index): m for m in edits.modes}
-    ratio = 2.0 ** (edits.pitch_semitones / 12.0)
-
-    def body(name: str):
-        if d.get(name) is None:
-            return None
-        modes = []
-        for i, m in enumerate(d[name]["modes"]):
-            e = per_mode.get((name, i))
-            if e is not None:
-                if not e.enabled:
-                    continue
-                m = {"freq_hz": m["freq_hz"] if e.freq_hz is None else e.freq_hz,
-                     "t60_s": m["t60_s"] if e.t60_s is None else e.t60_s,
-                     "gain_db": m["gain_db"] if e.gain_db is None else e.gain_db}
-            f = _clip(specs.FREQ_HZ, m["freq_hz"] * ratio)
-            tilt = edits.brightness_db_per_octave * math.log2(f / BRIGHTNESS_REF_HZ)
-            modes.append({"freq_hz": f,
-                          "t60_s": _clip(specs.T60_S, m["t60_s"] * edits.decay_scale),
-                          "gain_db": _clip(specs.GAIN_DB, m["gain_db"] + tilt)})
-        return {"modes": modes}
-
-    d["object"] = body("object")
-    d["tool"] = body("tool") if edits.tool_on else None
-
-    impacts = [dict(i) for i in d["impacts"]]
-    first = impacts[0]
-    duration = float(d["duration_s"])
-    if edits.impact_pattern == "single":
-        impacts = [first]
-    elif edits.impact_pattern in ("regular", "bounce"):
-        n = int(round(edits.impact_count))
-        impacts, t, gap, mag = [], first["time_s"], edits.impact_interval_s, first["magnitude"]
-        for _ in range(max(1, n)):
-            if impacts and t >= duration:
-                break
-            impacts.append({"time_s": t, "contact_s": first["contact_s"], "magnitude": mag})
-            t += gap
-            if edits.impact_pattern == "bounce":
-                gap *= BOUNCE_GAP_RATIO
-                mag *= BOUNCE_MAGNITUDE_RATIO
-    gain = 10.0 ** (edits.strength_db / 20.0)
-    d["impacts"] = [{"time_s": _clip(specs.TIME_S, i["time_s"]),
-                     "contact_s": _clip(specs.CONTACT_S, i["contact_s"] * edits.contact_scale),
-                     "magnitude": _clip(specs.MAGNITUDE, i["magnitude"] * gain)} for i in impacts]
-
-    d["noise"]["bands"] = [{**b, "gain_db": _clip(specs.NOISE_GAIN_DB, b["gain_db"] + edits.noise_db)}
-                           for b in d["noise"]["bands"]]
-    d["reverb"]["enabled"] = bool(d["reverb"]["enabled"] and edits.reverb_on)
-    d["reverb"]["bands"] = [{**b, "gain_db": _clip(specs.REVERB_GAIN_DB, b["gain_db"] + edits.reverb_db),
-                             "t60_s": _clip(specs.REVERB_T60_S, b["t60_s"] * edits.reverb_decay_scale)}
-                            for b in d["reverb"]["bands"]]
-    prov = dict(d.get("provenance") or {})
-    prov["edits"] = edits.changed()
-    prov["edited_from"] = preset.name
-    d["provenance"] = prov
-    return preset_from_dict(d, source="edited preset")
-
 
 def _number(spec: ParamSpec, **kw) -> param.Number:
     unit = f" ({spec.unit})" if spec.unit else ""
@@ -216,7 +63,7 @@ class EditControls(param.Parameterized):
     tool_on = param.Boolean(default=True, label="Tool", doc="Off removes the striking tool's modes.")
     modes = param.Parameter(default=(), doc="Per-mode edits (a tuple of ModeEdit) from the mode table.")
 
-    FIELDS = tuple(f.name for f in dataclasses.fields(Edits))
+    FIELDS = EDIT_FIELDS
 
     @property
     def edits(self) -> Edits:
@@ -307,7 +154,7 @@ class AppState(param.Parameterized):
         params.setdefault("presets_dir", str(presets_dir or services.default_presets_dir()))
         super().__init__(**params)
         self.max_upload_bytes = int(max_upload_bytes)
-        self.renderer = services.IncrementalRenderer()
+        self.renderer = PartCache()
         self._fit_fn = fit_fn
         self._settings: dict[str, dict[str, Any]] = {}
         self._history: list[Edits] = []

@@ -23,7 +23,8 @@ from bokeh.plotting import figure
 from .. import specs
 from ..errors import WorkbenchError
 from . import services
-from .state import EDIT_SPECS, IMPACT_PATTERNS, AppState
+from ..edits import EDIT_SPECS, IMPACT_PATTERNS
+from .state import AppState
 
 log = logging.getLogger(__name__)
 

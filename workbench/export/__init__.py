@@ -83,7 +83,7 @@ def export(preset, *, to: str, output: str | os.PathLike, force: bool = False, *
     """
     given = _check(to, options)
     preset, source = as_preset(preset)
-    from .. import __version__
+    from ..version import __version__
 
     output = Path(output)
     try:

@@ -309,7 +309,7 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     Raises:
         WorkbenchError: a bad option (named) or a preset with no modes.
     """
-    from ..render import render_batch
+    from ..rendering import render_batch
 
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
             or not specs.SAMPLE_RATE.contains(sample_rate):

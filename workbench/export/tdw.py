@@ -429,7 +429,7 @@ def _loudest_impact(preset: Preset):
 
 
 def _peak_amp(preset: Preset, part: str) -> float:
-    from ..render import render
+    from ..rendering import render
 
     end = max(i.time_s for i in preset.impacts) + 2.0
     y = render(preset, duration_s=min(preset.duration_s, end), parts=part, device="cpu")
@@ -725,7 +725,7 @@ def _import_py_impact():
 
 def _impact_distance(preset: Preset, body: TdwBody) -> float:
     """Full impact: PyImpact's ``_synth_impact_modes`` (half-sine contact) vs our object render."""
-    from ..render import render
+    from ..rendering import render
 
     PyImpact = _import_py_impact()
     Modes = _require_modes_class()

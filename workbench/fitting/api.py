@@ -23,14 +23,15 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import __version__, specs
+from .. import specs
+from ..version import __version__
 from ..analysis.detect import detect_impacts, segment_impacts
 from ..analysis.modes import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
 from ..audio import check_audio, load_audio, resample
 from ..errors import WorkbenchError
 from ..losses import MultiScaleSpectralLoss, normalized_distance
 from ..presets import Preset
-from ..render import resolve_device
+from ..rendering import resolve_device
 from ..synth import ImpactSynth
 from .labels import ClipLabel, resolve_labels
 from .optimize import optimize
@@ -132,7 +133,7 @@ class FitResult:
 
     def render(self, parts: str = "all", index: int = 0) -> np.ndarray:
         """Render clip ``index``'s fit with the length and rate of its target."""
-        from ..render import render
+        from ..rendering import render
 
         return render(self.presets[index], duration_s=len(self.targets[index]) / self.sample_rate,
                       sample_rate=self.sample_rate, device="cpu", parts=parts)
@@ -510,7 +511,7 @@ def fit(
                                     labels=clip_labels)
 
     def render_current(parts: str, index: int) -> np.ndarray:
-        from ..render import render
+        from ..rendering import render
         p = make_presets()[index]
         return render(p, duration_s=len(clips[index].audio) / sr, sample_rate=sr, device="cpu", parts=parts)
 
@@ -537,7 +538,7 @@ def fit(
 
 
 def _distances(presets: list[Preset], clips: list[Clip]) -> list[float]:
-    from ..render import render_batch
+    from ..rendering import render_batch
 
     sr = clips[0].sample_rate
     n = max(len(c.audio) for c in clips)

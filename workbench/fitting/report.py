@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from ..audio import save_audio
 from ..plots import plot_spectrogram, save_figure, spectrogram_db
-from ..presets import Preset, controls_from_presets
+from ..controls import controls_from_presets
+from ..presets import Preset
 from ..synth import ImpactSynth
 from .api import FitResult
 

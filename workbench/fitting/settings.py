@@ -1,0 +1,83 @@
+"""Fit settings, declared once as data: `workbench.fit`, the CLI and the dashboard read these.
+
+Each setting is a `workbench.specs.ParamSpec` (bounds, default, meaning);
+`FitSettings` is the validated set one fit runs with. No torch here, so the CLI and
+the dashboard can read the defaults without importing the fitter.
+
+Example:
+    >>> FitSettings().n_modes, FitSettings(steps=100).steps
+    (48, 100)
+    >>> FitSettings(n_modes=0)
+    Traceback (most recent call last):
+    ...
+    workbench.errors.WorkbenchError: n_modes: 0 is outside [1, 1024]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..errors import WorkbenchError
+from ..specs import ParamSpec
+
+N_MODES = ParamSpec(name="n_modes", unit="", minimum=1, maximum=1024, scale="log", default=48,
+                    doc="Object modes to fit (fewer if the recording has fewer).")
+N_TOOL_MODES = ParamSpec(name="n_tool_modes", unit="", minimum=1, maximum=256, scale="log", default=16,
+                         doc="Modes per striking tool in a labelled (tool/object) fit.")
+STEPS = ParamSpec(name="steps", unit="", minimum=1, maximum=100_000, scale="log", default=250,
+                  doc="Most optimiser steps (the fit stops earlier once converged).")
+PATIENCE = ParamSpec(name="patience", unit="", minimum=1, maximum=100_000, scale="log", default=40,
+                     doc="Stop when the loss has not improved for this many steps.")
+LEARNING_RATE = ParamSpec(name="lr", unit="", minimum=1e-5, maximum=1.0, scale="log", default=0.05,
+                          doc="Adam learning rate on the unconstrained variables.")
+SENSITIVITY = ParamSpec(name="sensitivity", unit="", minimum=0.0, maximum=1.0, scale="linear", default=0.5,
+                        doc="Impact detection sensitivity: an impact needs confidence >= 1 - sensitivity.")
+REPORT_EVERY = ParamSpec(name="report_every", unit="", minimum=1, maximum=100_000, scale="log", default=10,
+                         doc="Steps between two progress reports.")
+
+#: Every numeric fit setting by name.
+FIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (N_MODES, N_TOOL_MODES, STEPS, PATIENCE, LEARNING_RATE,
+                                                       SENSITIVITY, REPORT_EVERY)}
+#: How the modes start: estimated from the signal, or DiffImpact-style at random.
+INITS = ("physics", "random")
+
+_INTEGERS = ("n_modes", "n_tool_modes", "steps", "patience", "report_every")
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings of one fit; every value is checked against its spec on creation.
+
+    Attributes mirror `workbench.fit`'s keyword arguments; ``patience=None`` runs every step.
+
+    Raises:
+        WorkbenchError: a value outside its spec's range, or an unknown ``init``.
+    """
+
+    n_modes: int = int(N_MODES.default)
+    steps: int = int(STEPS.default)
+    patience: int | None = int(PATIENCE.default)
+    lr: float = LEARNING_RATE.default
+    sensitivity: float = SENSITIVITY.default
+    n_tool_modes: int = int(N_TOOL_MODES.default)
+    report_every: int = int(REPORT_EVERY.default)
+    init: str = "physics"
+    reverb: bool = True
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name, spec in FIT_SPECS.items():
+            value = getattr(self, name)
+            if value is None and name == "patience":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.contains(value):
+                raise WorkbenchError(f"{name}: {value!r} is outside [{spec.minimum:g}, {spec.maximum:g}]")
+            if name in _INTEGERS and int(value) != value:
+                raise WorkbenchError(f"{name}: {value!r} is not a whole number")
+        if self.init not in INITS:
+            raise WorkbenchError(f"init: {self.init!r} is not one of {', '.join(map(repr, INITS))}")
+
+    def to_dict(self) -> dict:
+        """The settings as plain values (for provenance)."""
+        return dataclasses.asdict(self)

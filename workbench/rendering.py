@@ -1,0 +1,223 @@
+"""Render presets to audio: the public entry point over `workbench.synth`.
+
+* `render` / `render_batch` - presets (or preset files) to waveforms.
+* `PartCache` - renders a preset's full sound and its object-only and tool-only parts
+  through `ImpactSynth`'s per-part spectra, caching each part (contact force, object
+  modes, tool modes, noise, room) by its parameters, so an edit that moves one of them
+  re-renders only that one. The dashboard and the notebook use it for slider edits.
+* `force_profile` - the contact force F(t) of a preset (plots, reports).
+
+Example:
+    >>> from workbench.presets import Preset
+    >>> p = Preset(name="bell", sample_rate=16000, duration_s=0.5,
+    ...            object={"modes": [{"freq_hz": 440, "t60_s": 2, "gain_db": 0}]},
+    ...            impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+    >>> cache = PartCache()
+    >>> out = cache.render(p)
+    >>> sorted(out), out["all"].shape, bool(abs(out["all"] - render(p, device="cpu")).max() < 1e-6)
+    (['all', 'object', 'tool'], (8000,), True)
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from . import specs
+from .errors import WorkbenchError
+from .controls import controls_from_presets
+from .presets import Preset, load_preset
+from .synth import ImpactSynth, Parts
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None``/"auto": CUDA if present, else MPS if present, else CPU; otherwise as given.
+
+    Raises:
+        WorkbenchError: a device that is not available here.
+    """
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise WorkbenchError(f"device: {device!r} is not a torch device (use cpu, cuda, mps)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise WorkbenchError("device: cuda was asked for but no CUDA GPU is available")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise WorkbenchError("device: mps was asked for but is not available")
+    return dev
+
+
+def _as_preset(preset) -> Preset:
+    if isinstance(preset, Preset):
+        return preset
+    if isinstance(preset, (str, os.PathLike)):
+        return load_preset(preset)
+    raise WorkbenchError(f"preset: expected a Preset or a path, got {type(preset).__name__}")
+
+
+def render_batch(presets, *, duration_s: float | None = None, sample_rate: int | None = None,
+                 device=None, parts: str | Parts = "all", dtype=torch.float32) -> torch.Tensor:
+    """Render several presets at once; (batch, n_samples) tensor on ``device``."""
+    presets = [_as_preset(p) for p in presets]
+    sr = int(sample_rate or presets[0].sample_rate)
+    if not specs.SAMPLE_RATE.contains(sr):
+        raise WorkbenchError(f"sample_rate: {sr} Hz is outside [16000, 96000] Hz")
+    duration = float(duration_s if duration_s is not None else max(p.duration_s for p in presets))
+    if not (0 < duration <= 600):
+        raise WorkbenchError(f"duration_s: {duration} is outside (0, 600] s")
+    parts = Parts.named(parts) if isinstance(parts, str) else parts
+    dev = resolve_device(device)
+    synth = ImpactSynth(sample_rate=sr, n_samples=max(1, int(round(duration * sr))))
+    controls = controls_from_presets(presets, dtype=dtype, device=dev)
+    with torch.no_grad():
+        return synth(controls, parts)
+
+
+def render(
+    preset,
+    *,
+    duration_s: float | None = None,
+    sample_rate: int | None = None,
+    device=None,
+    parts: str | Parts = "all",
+) -> np.ndarray:
+    """Render a preset to a mono waveform.
+
+    Args:
+        preset: A `Preset` or the path of a preset JSON file.
+        duration_s: Length in seconds (default: the preset's ``duration_s``).
+        sample_rate: Output rate in Hz, 16-96 kHz (default: the preset's).
+        device: torch device (``None``: GPU when there is one, else CPU).
+        parts: ``all``, ``object``, ``tool``, ``dry`` or ``clean`` (see `Parts.named`).
+
+    Returns:
+        (n_samples,) float32 numpy array.
+    """
+    return render_batch([preset], duration_s=duration_s, sample_rate=sample_rate,
+                        device=device, parts=parts)[0].cpu().numpy().astype(np.float32)
+
+
+def force_profile(preset: Preset, *, duration_s: float | None = None, sample_rate: int | None = None,
+                  dtype=torch.float32) -> np.ndarray:
+    """(n_samples,) contact force F(t) of ``preset`` (default: its own length and rate)."""
+    sr = int(sample_rate or preset.sample_rate)
+    n = max(1, int(round(float(duration_s or preset.duration_s) * sr)))
+    with torch.no_grad():
+        return ImpactSynth(sample_rate=sr, n_samples=n).contact_force(
+            controls_from_presets([preset], dtype=dtype))[0].numpy()
+
+
+#: The sounds `PartCache.render` can make: everything, the object's modes alone, the tool's alone.
+CACHED_PARTS = ("all", "object", "tool")
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key, make: Callable):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        while len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+def _modes_key(body) -> tuple:
+    return () if body is None else tuple((m.freq_hz, m.t60_s, m.gain_db) for m in body.modes)
+
+
+class PartCache:
+    """Render presets like `render`, re-using every unchanged part of the signal chain.
+
+    Each part's spectrum comes from `ImpactSynth` (`force_spectrum`, `modal_spectrum`,
+    `noise_spectrum`, `room_spectrum`) and the sound from `ImpactSynth.mix`, so there
+    is one signal chain; the parts are cached by the preset values they depend on.
+    Not thread-safe: one cache per session.
+
+    Args:
+        cache_size: Versions of each part kept (the last few slider positions).
+    """
+
+    def __init__(self, cache_size: int = 4):
+        self._synths = _LRU(2)
+        self._parts = {k: _LRU(cache_size) for k in ("force", "object", "tool", "noise", "room")}
+        self._outputs = _LRU(3 * cache_size)
+
+    def render(self, preset: Preset, parts: Sequence[str] = CACHED_PARTS, *, duration_s: float | None = None,
+               sample_rate: int | None = None) -> dict[str, np.ndarray]:
+        """{part: (n_samples,) float32} for ``parts`` among ``all``, ``object``, ``tool``.
+
+        Arrays are read-only and shared: an unchanged part returns the same object.
+
+        Raises:
+            WorkbenchError: an unknown part name.
+        """
+        bad = [p for p in parts if p not in CACHED_PARTS]
+        if bad:
+            raise WorkbenchError(f"part: unknown part {bad[0]!r}; choose from {', '.join(CACHED_PARTS)}")
+        sr = int(sample_rate or preset.sample_rate)
+        n = max(1, int(round(float(duration_s or preset.duration_s) * sr)))
+        synth = self._synths.get_or((sr, n), lambda: ImpactSynth(sample_rate=sr, n_samples=n))
+        controls: list = []
+
+        def c():
+            if not controls:
+                controls.append(controls_from_presets([preset]))
+            return controls[0]
+
+        base = (sr, n)
+        k_force = base + (tuple((i.time_s, i.contact_s, i.magnitude) for i in preset.impacts),)
+        k_obj = base + (_modes_key(preset.object),)
+        k_tool = base + (_modes_key(preset.tool),)
+        k_noise = base + (tuple((b.freq_hz, b.gain_db) for b in preset.noise.bands),)
+        k_room = base + (preset.reverb.enabled, tuple((b.freq_hz, b.gain_db, b.t60_s) for b in preset.reverb.bands))
+        has_tool = bool(preset.tool is not None and preset.tool.modes)
+        cached = self._parts
+
+        def force():
+            return cached["force"].get_or(k_force, lambda: synth.force_spectrum(c()))
+
+        def modes(with_object: bool, with_tool: bool) -> list[torch.Tensor]:
+            out = []
+            if with_object:
+                out.append(cached["object"].get_or(k_obj, lambda: synth.modal_spectrum(
+                    c().freqs_hz, c().t60_s, c().gains_db)))
+            if with_tool and has_tool:
+                out.append(cached["tool"].get_or(k_tool, lambda: synth.modal_spectrum(
+                    c().tool_freqs_hz, c().tool_t60_s, c().tool_gains_db)))
+            return out
+
+        def finish(y: torch.Tensor | None) -> np.ndarray:
+            out = np.zeros(n, np.float32) if y is None else y[0].numpy()
+            out.setflags(write=False)
+            return out
+
+        def make(part: str) -> np.ndarray:
+            if part == "all":
+                return finish(synth.mix(
+                    force=force(), modes=modes(True, True),
+                    acceleration=torch.tensor([preset.acceleration], dtype=torch.float32),
+                    noise=cached["noise"].get_or(k_noise, lambda: synth.noise_spectrum(c())),
+                    room=cached["room"].get_or(k_room, lambda: synth.room_spectrum(c()))))
+            chosen = modes(part == "object", part == "tool")
+            return finish(synth.mix(force=force(), modes=chosen) if chosen else None)
+
+        keys = {"all": ("all", k_force, k_obj, k_tool, k_noise, k_room, preset.acceleration),
+                "object": ("object", k_force, k_obj), "tool": ("tool", k_force, k_tool)}
+        with torch.no_grad():
+            return {part: self._outputs.get_or(keys[part], lambda: make(part)) for part in parts}
