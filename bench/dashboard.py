@@ -40,7 +40,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from workbench.app import services  # noqa: E402
+from workbench.app.demo import DEMO_FITTED_PRESET, demo  # noqa: E402
+from workbench.app.jobs import fit_workers  # noqa: E402
+from workbench.app.playback import wav_bytes  # noqa: E402
+from workbench.app.records import FitRecord  # noqa: E402
 from workbench.app.state import AppState  # noqa: E402
 from workbench.edits import Edits, apply_edits  # noqa: E402
 from workbench.rendering import PartCache  # noqa: E402
@@ -72,9 +75,9 @@ SLIDERS = [
 
 
 def demo_2s():
-    rec, record = services.demo()
+    rec, record = demo()
     if record is None:
-        raise SystemExit(f"no shipped demo fit ({services.DEMO_FITTED_PRESET})")
+        raise SystemExit(f"no shipped demo fit ({DEMO_FITTED_PRESET})")
     return record.preset.replace(duration_s=2.0)
 
 
@@ -91,7 +94,7 @@ def slider_latency(repeats: int) -> list[tuple[str, float, float, int]]:
             out = renderer.render(edited)
             for k, y in out.items():          # the players whose sound changed
                 if y is not last[k]:
-                    services.wav_bytes(y, edited.sample_rate)
+                    wav_bytes(y, edited.sample_rate)
             times.append((time.perf_counter() - t0) * 1e3)
             last = out
         rows.append((label, statistics.median(times), _pct(times, 90), len(times)))
@@ -100,15 +103,15 @@ def slider_latency(repeats: int) -> list[tuple[str, float, float, int]]:
 
 def state_latency(repeats: int) -> tuple[float, float]:
     s = AppState(presets_dir=tempfile.mkdtemp())
-    rec, record = services.demo()
-    s.add_recording(rec, record=services.FitRecord(**{**record.__dict__, "preset": record.preset.replace(duration_s=2.0),
-                                                      "target": record.target[: 2 * record.sample_rate]}))
+    rec, record = demo()
+    s.add_recording(rec, record=FitRecord(**{**record.__dict__, "preset": record.preset.replace(duration_s=2.0),
+                                             "target": record.target[: 2 * record.sample_rate]}))
     times = []
     for i in range(repeats):
         t0 = time.perf_counter()
         s.controls.pitch_semitones = ((i + 1) % 48) / 2 - 12
         for k in ("edited", "object", "tool"):
-            services.wav_bytes(s.audio[k], s.audio_rate)
+            wav_bytes(s.audio[k], s.audio_rate)
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times), _pct(times, 90)
 
@@ -269,7 +272,7 @@ def main() -> None:
         lines += [f"## {args.sessions} concurrent sessions fitting", "",
                   f"Each of {args.sessions} browser sessions pressed Fit ({args.steps} steps, 16 modes) at the same "
                   "time; fits share the server's worker pool "
-                  f"(`WORKBENCH_FIT_WORKERS`, default half the cores = {services._fit_workers()} here), so they queue.", "",
+                  f"(`WORKBENCH_FIT_WORKERS`, default half the cores = {fit_workers()} here), so they queue.", "",
                   "| measure | value |", "|---|---|",
                   f"| sessions finished without errors | **{len(br['fit_done_s']) - len(br['errors'])}/{args.sessions}** |",
                   f"| fits done after (s) | {', '.join(f'{t:.0f}' for t in br['fit_done_s'])} |",

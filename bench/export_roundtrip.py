@@ -2,7 +2,7 @@
 
 For each preset JSON: export it for PyImpact, render the exported ``Modes`` with
 ThreeDWorld's own synthesiser (``tdw.physics_audio.modes.Modes.sum_modes``, no Unity) and
-compare with our modal IR of the same modes (`workbench.export.tdw.round_trip`).
+compare with our modal IR of the same modes (`workbench.export.tdw_verify.round_trip`).
 Prints a markdown table and writes it to ``bench/results/export_roundtrip.md``.
 
     .venv/bin/python bench/export_roundtrip.py [--no-impact]
@@ -21,8 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workbench.errors import WorkbenchError  # noqa: E402
-from workbench.export.tdw import TDW_VERSION, round_trip  # noqa: E402
 from workbench.atomic import atomic_write_bytes  # noqa: E402
+from workbench.export.tdw_compat import TDW_VERSION  # noqa: E402
+from workbench.export.tdw_verify import round_trip  # noqa: E402
 
 RESULT = REPO / "bench" / "results" / "export_roundtrip.md"
 GATE = 0.05

@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 import workbench as wb  # noqa: E402
 from workbench.analysis.detect import detect_impacts, force_sensor_strikes, match_times  # noqa: E402
 from workbench.fitting import fit  # noqa: E402
-from workbench.fitting.report import force_profile  # noqa: E402
 from workbench.presets import Preset, default_noise, default_reverb  # noqa: E402
+from workbench.rendering import force_profile  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "real_impacts"
 RESULTS = REPO / "bench" / "results" / "fit.md"
@@ -153,7 +153,7 @@ def force_and_detection(real_rows):
         # fitted force profile vs sensor, per strike, after alignment
         result = entry["ours"]["result"]
         preset = result.preset
-        force = force_profile(preset, duration_s=len(mic) / sr, sample_rate=sr)
+        force = force_profile(preset, duration_s=len(mic) / sr, sample_rate=sr, dtype=torch.float64)
         fitted_times = np.array([i.time_s for i in preset.impacts])
         corrs, t_errs = [], []
         half = int(0.003 * sr)

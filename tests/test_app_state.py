@@ -1,121 +1,37 @@
-"""The workbench app's state and services, without a browser.
+"""The app state (`workbench.app.state`), without a browser.
 
 The state is driven by setting parameters and calling its methods, exactly as the
-views do; fits use a small stand-in fitter (threads, progress, cancel and failure
-are the state's job) plus one real fit with a few steps.
+views do; fits use `FakeFit` (tests/test_app_jobs.py: threads, progress, cancel and
+failure are the state's job) plus one real fit with a few steps.
 """
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 import threading
 import time
-from types import SimpleNamespace
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import workbench as wb
-from workbench import specs
-from workbench.app import services
-from workbench.app.state import AppState, EditControls
-from workbench.edits import EDIT_SPECS, Edits, ModeEdit, apply_edits
-from workbench.rendering import PartCache
+from test_app_jobs import FakeFit
+from workbench.app.demo import DEMO_FITTED_PRESET
+from workbench.app.jobs import fitter_status
+from workbench.app.edit_controls import EditControls
+from workbench.app.recordings import RecordingState, detector_status
+from workbench.app.state import AppState
+from workbench.edits import EDIT_SPECS, Edits
 from workbench.errors import WorkbenchError
+from workbench.fitting.settings import N_MODES, SENSITIVITY, STEPS
 
 
 @pytest.fixture(scope="module")
 def demo_preset(demo_preset_path):
     return wb.load_preset(demo_preset_path)
-
-
-@pytest.fixture(scope="module")
-def tool_preset(demo_preset):
-    """The demo with a tool and reverb on (every part of the model present)."""
-    tool = {"modes": [{"freq_hz": 2500.0, "t60_s": 0.05, "gain_db": -20.0},
-                      {"freq_hz": 4100.0, "t60_s": 0.03, "gain_db": -26.0}]}
-    reverb = demo_preset.reverb.model_dump()
-    reverb["enabled"] = True
-    return demo_preset.replace(tool=tool, reverb=reverb, duration_s=1.0)
-
-
-# ---------------------------------------------------------------------------------------
-# apply_edits: the pure edit function
-# ---------------------------------------------------------------------------------------
-
-def test_no_edits_returns_the_same_preset(demo_preset):
-    assert apply_edits(demo_preset, Edits()) is demo_preset
-
-
-def test_pitch_decay_brightness(tool_preset):
-    e = apply_edits(tool_preset, Edits(pitch_semitones=12, decay_scale=0.5, brightness_db_per_octave=3))
-    for body in ("object", "tool"):
-        before, after = getattr(tool_preset, body).modes, getattr(e, body).modes
-        for m0, m1 in zip(before, after):
-            assert m1.freq_hz == pytest.approx(min(2 * m0.freq_hz, specs.FREQ_HZ.maximum))
-            assert m1.t60_s == pytest.approx(max(m0.t60_s * 0.5, specs.T60_S.minimum))
-            tilt = 3 * math.log2(m1.freq_hz / 1000.0)
-            assert m1.gain_db == pytest.approx(m0.gain_db + tilt)
-    assert e.provenance["edits"] == {"pitch_semitones": 12, "decay_scale": 0.5, "brightness_db_per_octave": 3}
-    assert e.provenance["edited_from"] == tool_preset.name
-
-
-def test_contact_strength_noise_reverb_and_tool(tool_preset):
-    e = apply_edits(tool_preset, Edits(contact_scale=2, strength_db=20, noise_db=-10, reverb_db=6,
-                                       reverb_decay_scale=2, tool_on=False))
-    i0, i1 = tool_preset.impacts[0], e.impacts[0]
-    assert i1.contact_s == pytest.approx(i0.contact_s * 2)
-    assert i1.magnitude == pytest.approx(i0.magnitude * 10)
-    assert [b.gain_db for b in e.noise.bands] == pytest.approx(
-        [max(b.gain_db - 10, specs.NOISE_GAIN_DB.minimum) for b in tool_preset.noise.bands])
-    for b0, b1 in zip(tool_preset.reverb.bands, e.reverb.bands):
-        assert b1.gain_db == pytest.approx(min(b0.gain_db + 6, specs.REVERB_GAIN_DB.maximum))
-        assert b1.t60_s == pytest.approx(min(b0.t60_s * 2, specs.REVERB_T60_S.maximum))
-    assert e.tool is None and tool_preset.tool is not None
-    assert not apply_edits(tool_preset, Edits(reverb_on=False)).reverb.enabled
-
-
-def test_extreme_edits_are_clipped_into_the_specs(tool_preset):
-    hi = {k: s.maximum for k, s in EDIT_SPECS.items()}
-    lo = {k: s.minimum for k, s in EDIT_SPECS.items()}
-    for values in (hi, lo):
-        values = {**values, "impact_count": int(values["impact_count"])}
-        for pattern in ("fitted", "regular", "bounce"):
-            e = apply_edits(tool_preset, Edits(impact_pattern=pattern, **values))
-            for m in e.object.modes:
-                assert specs.FREQ_HZ.contains(m.freq_hz) and specs.T60_S.contains(m.t60_s)
-                assert specs.GAIN_DB.contains(m.gain_db)
-            for i in e.impacts:
-                assert specs.CONTACT_S.contains(i.contact_s) and specs.MAGNITUDE.contains(i.magnitude)
-
-
-def test_impact_patterns(demo_preset):
-    first = demo_preset.impacts[0]
-    single = apply_edits(demo_preset, Edits(impact_pattern="single"))
-    assert len(single.impacts) == 1
-    reg = apply_edits(demo_preset, Edits(impact_pattern="regular", impact_count=4, impact_interval_s=0.3))
-    assert [i.time_s for i in reg.impacts] == pytest.approx([first.time_s + 0.3 * k for k in range(4)])
-    assert {i.magnitude for i in reg.impacts} == {first.magnitude}
-    bounce = apply_edits(demo_preset, Edits(impact_pattern="bounce", impact_count=3, impact_interval_s=0.2))
-    t = [i.time_s for i in bounce.impacts]
-    assert np.diff(t) == pytest.approx([0.2, 0.2 * 0.7])
-    assert bounce.impacts[2].magnitude == pytest.approx(first.magnitude * 0.36)
-    long = apply_edits(demo_preset, Edits(impact_pattern="regular", impact_count=16, impact_interval_s=2.0))
-    assert all(i.time_s < demo_preset.duration_s for i in long.impacts)   # no impacts past the end
-    with pytest.raises(WorkbenchError, match="impact_pattern"):
-        apply_edits(demo_preset, Edits(impact_pattern="drumroll"))
-
-
-def test_mode_edits_override_and_mute(demo_preset):
-    e = apply_edits(demo_preset, Edits(modes=(ModeEdit("object", 0, freq_hz=300.0, gain_db=-3.0),
-                                              ModeEdit("object", 1, enabled=False),
-                                              ModeEdit("object", 999, freq_hz=50.0))))
-    assert len(e.object.modes) == len(demo_preset.object.modes) - 1
-    assert (e.object.modes[0].freq_hz, e.object.modes[0].gain_db) == (300.0, -3.0)
-    assert e.object.modes[0].t60_s == demo_preset.object.modes[0].t60_s
-    assert e.object.modes[1] == demo_preset.object.modes[2]
 
 
 def test_slider_bounds_come_from_edit_specs():
@@ -126,97 +42,21 @@ def test_slider_bounds_come_from_edit_specs():
     assert c.edits == Edits()
 
 
-# ---------------------------------------------------------------------------------------
-# Services
-# ---------------------------------------------------------------------------------------
-
-def test_incremental_renderer_matches_render_and_reuses_parts(tool_preset):
-    r = PartCache()
-    out = r.render(tool_preset)
-    for part in ("all", "object", "tool"):
-        ref = wb.render(tool_preset, parts=part)
-        np.testing.assert_allclose(out[part], ref, atol=1e-6)
-    louder_noise = apply_edits(tool_preset, Edits(noise_db=20))
-    again = r.render(louder_noise)
-    assert again["object"] is out["object"] and again["tool"] is out["tool"]   # not re-rendered
-    np.testing.assert_allclose(again["all"], wb.render(louder_noise), atol=1e-6)
-    no_tool = r.render(apply_edits(tool_preset, Edits(tool_on=False)))
-    assert not np.any(no_tool["tool"])
-    assert r.render(tool_preset)["all"] is out["all"]
-
-
-def test_decode_recording_rejects_bad_input(bundled_data):
-    good = (bundled_data / "robot_woodspoon_on_steelbowl.wav").read_bytes()
-    rec = services.decode_recording("x.wav", good)
-    assert rec.n_channels == 1 and rec.sample_rate == 44100 and not rec.data.flags.writeable
-    cases = [(b"", "empty"), (b"RIFF\x00\x00garbage" * 50, "not a readable audio file"),
-             ("just text", "a text file"), (good, "over the upload limit")]
-    for payload, msg in cases:
-        with pytest.raises(WorkbenchError, match=msg):
-            services.decode_recording("bad.wav", payload, max_bytes=100_000 if payload is good else 10**9)
-    silent = wb.audio.encode_wav(np.zeros(44100, np.float32), 44100)
-    with pytest.raises(WorkbenchError, match="silent"):
-        services.decode_recording("silent.wav", silent)
-
-
-def test_preset_library(tmp_path, demo_preset):
-    lib = services.PresetLibrary(tmp_path)
-    path = lib.save(demo_preset, "My bowl / v2", tags=["metal", " bowl "], material="steel")
-    assert path.parent == tmp_path and path.name == "My_bowl_v2.json"
-    p = lib.load("My_bowl_v2")
-    assert (p.name, p.tags, p.material) == ("My bowl / v2", ("metal", "bowl"), "steel")
-    assert lib.names() == ["My_bowl_v2"]
-    with pytest.raises(WorkbenchError):
-        lib.save(demo_preset, "  ")
-    with pytest.raises(WorkbenchError, match="not inside"):
-        lib.load("../../etc/passwd")
-
-
-def test_playback_and_export_status_say_why():
-    ok, reason = services.playback_status()
-    assert isinstance(ok, bool) and reason
-    ok, reason = services.export_status()
-    assert ok or "export" in reason
+def test_fit_settings_come_from_the_fit_specs():
+    s = AppState.param
+    for p, spec in ((s.n_modes, N_MODES), (s.steps, STEPS), (s.sensitivity, SENSITIVITY)):
+        assert (p.default, p.bounds) == (spec.default, (spec.minimum, spec.maximum)), p.name
+    assert (s.n_modes.default, s.steps.default) == (48, 250)
 
 
 def test_lower_layers_do_not_import_ui_libraries():
-    code = ("import sys, workbench, workbench.rendering, workbench.cli, workbench.app.services; "
+    services = ", ".join(f"workbench.app.{m}" for m in ("recordings", "records", "jobs", "plotdata", "playback",
+                                                        "preset_library", "demo"))
+    code = (f"import sys, workbench, workbench.rendering, workbench.cli, {services}; "
             "assert not {'panel', 'param', 'ipywidgets', 'bokeh'} & set(sys.modules), sys.modules.keys(); "
             "import workbench.app.state; assert 'param' in sys.modules; "
             "assert not {'panel', 'ipywidgets', 'bokeh'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
-
-
-# ---------------------------------------------------------------------------------------
-# AppState: recordings, errors, fits, edits, presets
-# ---------------------------------------------------------------------------------------
-
-class FakeFit:
-    """Stand-in for `workbench.fitting.fit` with its contract (callback, cancel, result)."""
-
-    def __init__(self, preset, *, hold: threading.Event | None = None, error: Exception | None = None):
-        self.preset, self.hold, self.error, self.calls = preset, hold, error, []
-
-    def __call__(self, clips, *, callback=None, cancel=None, steps=10, **options):
-        self.calls.append(options)
-        if self.error is not None:
-            raise self.error
-        clips = clips if isinstance(clips, list) else [clips]
-        presets = [self.preset.replace(name=f"clip{i}", duration_s=len(a) / sr) for i, (a, sr) in enumerate(clips)]
-        losses, stopped = [], "steps"
-        for step in range(steps):
-            if cancel is not None and cancel.is_set():
-                stopped = "cancelled"
-                break
-            losses.append(1.0 / (step + 1))
-            if callback is not None:
-                callback(SimpleNamespace(step=step, total_steps=steps, loss=losses[-1], elapsed_s=0.01 * step,
-                                         preset=presets[0]))
-            if self.hold is not None and step == 1:
-                self.hold.wait(10)
-        return SimpleNamespace(presets=presets, preset=presets[0], targets=[a for a, _ in clips],
-                               sample_rate=clips[0][1], loss_history=losses, distances=[0.5] * len(clips),
-                               impacts=[[0.1]] * len(clips), cancelled=stopped == "cancelled", file_preset=None)
 
 
 @pytest.fixture(scope="module")
@@ -240,8 +80,10 @@ def test_demo_loads_with_impacts_and_sound(tmp_path):
     assert s.impacts and all(0 <= t < rec.duration_s for t, _ in s.impacts)
     assert s.audio["original"].shape == (rec.data.shape[0],)
     assert (s.tool_label, s.object_label) == ("steelfork", "steelbowl")
-    if services.DEMO_FITTED_PRESET.is_file():     # the shipped fit: fitted at once
-        assert s.base is not None and s.record is not None and {"fit", "edited", "object"} <= set(s.audio)
+    assert DEMO_FITTED_PRESET.is_file(), "the shipped demo fit is committed with the repository"
+    assert s.record is not None and s.record.source == "shipped demo fit"     # fitted at once
+    assert s.base is s.record.preset and s.base.tool is not None and s.record.distance < 1.0
+    assert {"fit", "edited", "object", "tool"} <= set(s.audio) and s.message[1] == ""
 
 
 def test_bad_files_notify_and_keep_what_was_loaded(tmp_path, woodspoon):
@@ -258,7 +100,7 @@ def test_bad_files_notify_and_keep_what_was_loaded(tmp_path, woodspoon):
         level, text, _ = s.message
         assert level == "error" and msg in text and name in text
         assert (s.names(), s.current) == before[:2] and s.audio["original"] is before[2]
-    if services.detector_status()[0]:
+    if detector_status()[0]:
         assert s.add_upload("hum.wav", wb.audio.encode_wav(hum, 44100)) is None
         assert "no impact" in s.message[1]
     assert s.names() == before[0]
@@ -277,6 +119,30 @@ def test_channel_picker_and_sensitivity(tmp_path, bundled_data):
     few = len(s.impacts)
     s.sensitivity = 1.0
     assert len(s.impacts) >= few
+    item = s.recording_state
+    assert (item.channel, item.sensitivity, item.impacts) == (0, 1.0, tuple(s.impacts))
+
+
+def test_each_recording_keeps_its_own_settings(tmp_path, bundled_data):
+    s = AppState(presets_dir=tmp_path)
+    multi, wood = s.add_files([bundled_data / "hammer_wood_multi.wav",
+                               bundled_data / "robot_woodspoon_on_steelbowl.wav"])
+    s.select(multi.name)
+    s.channel, s.sensitivity, s.tool_label, s.object_label = 1, 0.9, "hammer", "plank"
+    impacts = list(s.impacts)
+    s.select(wood.name)
+    assert (s.channel, s.sensitivity, s.tool_label, s.object_label) == (None, 0.5, "woodspoon", "steelbowl")
+    s.select(multi.name)
+    assert (s.channel, s.sensitivity, s.tool_label, s.object_label, s.impacts) == (1, 0.9, "hammer", "plank",
+                                                                                   impacts)
+    np.testing.assert_array_equal(s.audio["original"], multi.data[:, 1])
+    item = s.state_of(multi.name)
+    assert isinstance(item, RecordingState) and item.label() == ("hammer", "plank")
+    clip = item.clip()
+    assert (clip.name, clip.sample_rate) == (Path(multi.name).stem, multi.sample_rate)
+    np.testing.assert_array_equal(clip.audio, multi.data[:, 1])
+    s.object_label = ""
+    assert item.label() is None
 
 
 def test_fit_runs_in_background_and_updates_everything(tmp_path, woodspoon, demo_preset):
@@ -302,9 +168,12 @@ def test_fit_runs_in_background_and_updates_everything(tmp_path, woodspoon, demo
     assert len(s.fit_losses) == 6 and s.fit_losses[-1][1] < s.fit_losses[0][1] and s.preview is None
     rec = s.results[s.current]
     assert rec.distance == 0.5 and s.record is rec and s.base is rec.preset
-    assert rec.preset.name == "robot_woodspoon_on_steelbowl"          # not the fitter's clip0
+    assert rec is s.recording_state.record
+    assert s.current == "robot_woodspoon_on_steelbowl.wav"
+    assert rec.preset.name == "robot_woodspoon_on_steelbowl"      # named by its clip: the file's stem
     assert {"original", "fit", "edited", "object", "tool"} <= set(s.audio)
-    assert fake.calls[0]["labels"] == {"clip0": ("woodspoon", "steelbowl")}
+    assert fake.calls[0]["clips"] == ["robot_woodspoon_on_steelbowl"]
+    assert fake.calls[0]["labels"] == {"robot_woodspoon_on_steelbowl": ("woodspoon", "steelbowl")}
     assert fake.calls[0]["n_modes"] == s.n_modes and fake.calls[0]["sensitivity"] == s.sensitivity
     assert s.message[0] == "success" and "spectral distance 0.500" in s.message[1]
 
@@ -328,12 +197,12 @@ def test_cancel_keeps_the_best_result_so_far(tmp_path, woodspoon, demo_preset):
 def test_failed_fit_leaves_the_last_good_result(tmp_path, woodspoon, demo_preset):
     s = _fit_once(AppState(presets_dir=tmp_path, fit_fn=FakeFit(demo_preset)), woodspoon, 3)
     good_base, good_fit = s.base, s.audio["fit"]
-    s._fit_fn = FakeFit(demo_preset, error=WorkbenchError("clip0: no impact found"))
+    s.fits.fit_fn = FakeFit(demo_preset, error=WorkbenchError("robot_woodspoon_on_steelbowl.wav: no impact found"))
     s.start_fit()
     assert s.wait_fit(30) == "failed"
     assert s.base is good_base and s.audio["fit"] is good_fit
     assert s.message == ("error", "robot_woodspoon_on_steelbowl.wav: no impact found", s.message[2])
-    s._fit_fn = FakeFit(demo_preset, error=RuntimeError("boom"))     # a bug, not a user error
+    s.fits.fit_fn = FakeFit(demo_preset, error=RuntimeError("boom"))     # a bug, not a user error
     s.start_fit()
     assert s.wait_fit(30) == "failed" and "RuntimeError: boom" in s.message[1] and s.base is good_base
 
@@ -346,7 +215,9 @@ def test_joint_fit_of_selected_recordings(tmp_path, bundled_data, demo_preset):
     s.start_fit()
     assert s.wait_fit(30) == "done"
     assert set(s.results) == set(s.names()) and fake.calls[0]["joint"]
-    assert fake.calls[0]["labels"] == {"clip0": ("woodspoon", "steelbowl"), "clip1": ("steelfork", "steelbowl")}
+    assert fake.calls[0]["clips"] == [Path(n).stem for n in s.names()]
+    assert fake.calls[0]["labels"] == {"robot_woodspoon_on_steelbowl": ("woodspoon", "steelbowl"),
+                                       "robot_steelfork_on_steelbowl": ("steelfork", "steelbowl")}
     s.select(s.names()[1])
     assert s.record is s.results[s.names()[1]]
 
@@ -367,7 +238,9 @@ def test_edits_rerender_only_what_changed_and_undo(tmp_path, woodspoon, demo_pre
     s.set_mode("object", 0, enabled=False)
     assert s.mode_table()[0]["on"] is False and len(s.preset.object.modes) == len(base.object.modes) - 1
     s.set_mode("object", 1, freq_hz=1e9)          # out of the spec's range: refused
-    assert s.message[0] == "error" and "freq_hz" in s.message[1]
+    assert s.message[0] == "error" and "freq_hz" in s.message[1] and len(s.controls.modes) == 1
+    with pytest.raises(TypeError, match="freq"):
+        s.set_mode("object", 1, freq=300.0)
     s.reset_edits()
     assert s.preset is s.base
     s.undo()
@@ -403,8 +276,8 @@ def test_sessions_are_independent(tmp_path, bundled_data):
 
 @pytest.mark.slow
 def test_real_fit_few_steps(tmp_path, woodspoon):
-    if not services.fitter_status()[0]:
-        pytest.skip(services.fitter_status()[1])
+    if not fitter_status()[0]:
+        pytest.skip(fitter_status()[1])
     s = AppState(presets_dir=tmp_path)
     s.add_files([woodspoon])
     s.n_modes, s.steps = 8, 3
@@ -412,6 +285,7 @@ def test_real_fit_few_steps(tmp_path, woodspoon):
     assert s.wait_fit(300) == "done", s.fit_message
     assert s.record.distance is not None and 0 <= s.record.distance < 1.5
     assert s.base.tool is not None                       # labels from the file name: tool separated
+    assert s.record.preset.name == Path(s.current).stem  # the clip's name survived the fit
     assert s.audio["edited"].shape == s.record.target.shape
     assert np.any(s.audio["tool"])
 

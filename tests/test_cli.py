@@ -63,3 +63,20 @@ def test_help_on_every_command():
     for cmd in ((), ("render",), ("info",)):
         r = run(*cmd, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_help_imports_neither_torch_nor_the_fitter():
+    """Start-up stays light: `workbench --help` (and a command's --help) never import torch."""
+    probe = ("import sys, workbench.cli as cli\n"
+             "sys.argv = ['workbench', *sys.argv[1:]]\n"
+             "try:\n    cli.main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+             "heavy = sorted(m for m in ('torch', 'workbench.fitting.api', 'workbench.rendering', 'panel', 'soundfile')\n"
+             "               if m in sys.modules)\n"
+             "print('HEAVY', heavy, file=sys.stderr)\n")
+    for args in (("--help",), ("fit", "--help"), ("serve", "--help")):
+        r = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and "Usage" in r.stdout, r.stderr
+        assert "HEAVY []" in r.stderr, (args, r.stderr)
+    r = subprocess.run([sys.executable, "-c", "import workbench, sys; print('torch' in sys.modules)"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.stdout.strip() == "False", r.stderr

@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-import workbench as wb
 from workbench import specs
+from workbench.audio import encode_wav
+from workbench.edits import Edits, apply_edits
 from workbench.errors import WorkbenchError
 from workbench.export import export, export_zip
 from workbench.export import habitat as hab
-from workbench.export import tdw
-from workbench.export.common import material_class, slugify
-from workbench.presets import preset_from_dict
+from workbench.export import tdw, tdw_compat, tdw_verify
+from workbench.export.play_in_tdw import resource_filename
+from workbench.names import AUDIO_MATERIALS, slugify
+from workbench.presets import Preset, load_preset, preset_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "presets" / "demo.json"
@@ -33,13 +35,13 @@ def run_cli(*args):
                           timeout=300)
 
 
-def with_changes(**changes) -> wb.Preset:
-    data = wb.load_preset(DEMO).to_dict()
+def with_changes(**changes) -> Preset:
+    data = load_preset(DEMO).to_dict()
     data.update(changes)
     return preset_from_dict(data)
 
 
-def random_preset(seed: int, *, n_modes: int | None = None) -> wb.Preset:
+def random_preset(seed: int, *, n_modes: int | None = None) -> Preset:
     """A random valid preset: log-uniform frequencies and T60s, uniform gains, random contact."""
     rng = np.random.default_rng(seed)
     k = n_modes or int(rng.integers(4, 24))
@@ -65,7 +67,7 @@ def demo_tdw(tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------- ThreeDWorld
 
 def test_tdw_files_follow_the_schemas_and_units(demo_tdw):
-    preset = wb.load_preset(DEMO)
+    preset = load_preset(DEMO)
     record = read_json(demo_tdw / "export.json")
     assert record["schema"] == "impact-workbench/export" and record["target"] == "tdw"
     assert set(record["files"]) == {p.name for p in demo_tdw.iterdir()}
@@ -76,7 +78,7 @@ def test_tdw_files_follow_the_schemas_and_units(demo_tdw):
     jsonschema.validate(material, tdw.MATERIAL_SCHEMA)
     jsonschema.validate(modes, tdw.MODES_SCHEMA)
     jsonschema.validate(static, tdw.AUDIO_STATIC_SCHEMA)
-    assert body["material_file"] == f"{slugify(preset.name)}_{static['size']}_mm.json"
+    assert body["material_file"] == f"{slugify(preset.name, default='preset')}_{static['size']}_mm.json"
 
     # units: Hz identity, dB = gain + offset, T60 in ms (Modes) and s (material file)
     src = [preset.object.modes[i] for i in body["source_mode_index"]]
@@ -131,7 +133,7 @@ def test_play_in_tdw_offline_renders_with_tdw_and_registers_the_material(demo_td
 
 
 def test_round_trip_demo_within_gate():
-    r = tdw.round_trip(DEMO)
+    r = tdw_verify.round_trip(DEMO)
     assert r["distance"] <= 0.05 and r["ok"]
     assert r["n_modes_exported"] == 12 and r["n_material_modes"] == 10
     assert 0 <= r["distance_material"] < 0.2 and 0 <= r["distance_impact"] < 0.2
@@ -139,22 +141,22 @@ def test_round_trip_demo_within_gate():
 
 @pytest.mark.parametrize("seed", [3, 11])
 def test_round_trip_random_preset_within_gate(seed):
-    r = tdw.round_trip(random_preset(seed), impact=False)
+    r = tdw_verify.round_trip(random_preset(seed), impact=False)
     assert r["distance"] <= 0.05, r
 
 
 def test_reference_mode_sum_matches_tdw_closed_form():
     """cos-phase conversion of our sine modes and the -80 dB cut reproduce PyImpact's formula."""
     f, t60, p = np.array([440.0, 3000.0, 20.0]), np.array([0.3, 0.05, 1.0]), np.array([-30.0, -45.0, -60.0])
-    lengths = tdw.tdw_mode_lengths(p, 1000 * t60)
+    lengths = tdw_verify.tdw_mode_lengths(p, 1000 * t60)
     n = int(lengths.max())
-    ours = tdw.reference_mode_sum(f, t60, p, n_samples=n, phase="cos", lengths=lengths)
+    ours = tdw_verify.reference_mode_sum(f, t60, p, n_samples=n, phase="cos", lengths=lengths)
     tt = np.arange(n) / 44_100
     expected = sum(np.where(np.arange(n) < L, 10 ** (pi / 20) * 10 ** (-3 * tt / ti) * np.cos(2 * np.pi * fi * tt), 0)
                    for fi, ti, pi, L in zip(f, t60, p, lengths))
     np.testing.assert_allclose(ours, expected, atol=1e-9)
-    np.testing.assert_allclose(ours, tdw.tdw_mode_sum({"frequencies": f, "powers": p, "decay_times": 1000 * t60}),
-                               atol=1e-9)
+    tdw_sum = tdw_verify.tdw_mode_sum({"frequencies": f, "powers": p, "decay_times": 1000 * t60})
+    np.testing.assert_allclose(ours, tdw_sum, atol=1e-9)
 
 
 def test_few_modes_are_padded_to_ten_silent_entries(tmp_path):
@@ -190,7 +192,7 @@ def test_unplayable_modes_are_dropped_or_clamped_with_warnings():
     raised = tdw.plan_modes([500.0, 900.0], [0.5, 0.5], [0.0, -55.0])      # peak raised to keep the weak mode
     assert raised.powers_db.tolist() == [-24.0, -79.0] and not raised.warnings
     mass, notes = tdw.mass_from_contact(1e-5)
-    assert mass == tdw.MIN_MASS_KG and "NaN" in notes[0]
+    assert mass == tdw_compat.MIN_MASS_KG and "NaN" in notes[0]
     assert tdw.mass_from_contact(5e-3)[1] and "2 ms" in tdw.mass_from_contact(5e-3)[1][0]
 
 
@@ -260,7 +262,7 @@ def test_failure_mid_export_leaves_nothing_behind(tmp_path, monkeypatch, error, 
         calls.append(1)
         if len(calls) == 3:         # after two WAVs are on disk
             raise error
-        return wb.audio.encode_wav(*args, **kwargs)
+        return encode_wav(*args, **kwargs)
 
     monkeypatch.setattr(hab, "encode_wav", failing_encode)
     with pytest.raises(raised):
@@ -315,7 +317,7 @@ def test_habitat_bank_wavs_manifest_and_materials(tmp_path, rate):
 
 
 def test_habitat_without_reverb_has_no_material_file(tmp_path):
-    preset = with_changes(reverb={**wb.load_preset(DEMO).to_dict()["reverb"], "enabled": False})
+    preset = with_changes(reverb={**load_preset(DEMO).to_dict()["reverb"], "enabled": False})
     r = export(preset, to="habitat", output=tmp_path / "h", variations=1, duration_s=0.2, room_volume_m3=50.0)
     assert not (tmp_path / "h" / "habitat_materials.json").exists()
     assert read_json(tmp_path / "h" / "manifest.json")["room_materials_file"] is None
@@ -323,7 +325,7 @@ def test_habitat_without_reverb_has_no_material_file(tmp_path):
 
 
 def test_materials_schema_and_pair_check_reject_bad_tables():
-    good, _ = hab.materials_json(wb.load_preset(DEMO))
+    good, _ = hab.materials_json(load_preset(DEMO))
     jsonschema.validate(good, hab.MATERIALS_SCHEMA)
     bad = json.loads(json.dumps(good))
     bad["materials"][1]["absorption"] = [125, 0.2, 250]
@@ -339,14 +341,55 @@ def test_materials_schema_and_pair_check_reject_bad_tables():
 
 
 def test_variation_seeds_jitter_gains_only():
-    preset = wb.load_preset(DEMO)
+    preset = load_preset(DEMO)
     grid = hab.variation_grid(10)
     assert [(v.strength_db, v.contact_scale, v.seed) for v in grid[8:]] == [(-12.0, 2.0, 0), (0.0, 1.0, 1)]
-    p0, _, _ = hab._strike(preset, grid[0])
-    p1, params, _ = hab._strike(preset, grid[9])
+    p0, _, _ = hab.strike(preset, grid[0])
+    p1, params, _ = hab.strike(preset, grid[9])
     assert params["seed"] == 1 and len(p1.impacts) == 1 and p1.impacts[0].time_s == p1.impacts[0].contact_s
     assert [m.freq_hz for m in p1.object.modes] == [m.freq_hz for m in p0.object.modes]
     assert [m.gain_db for m in p1.object.modes] != [m.gain_db for m in p0.object.modes]
+    jitter = np.array([m.gain_db for m in p1.object.modes]) - [m.gain_db for m in p0.object.modes]
+    assert 0.5 < jitter.std() < 4.0 and hab.gain_jitter(preset, 0) == ()
+
+
+def test_strike_is_the_loudest_impact_through_apply_edits():
+    """A strike = the loudest impact moved to t = tau, then the dashboard's edits (strength, contact, gains)."""
+    tool = {"modes": [{"freq_hz": 3100.0, "t60_s": 0.05, "gain_db": -20.0}]}
+    preset = with_changes(tool=tool, impacts=[{"time_s": 0.05, "contact_s": 4e-4, "magnitude": 0.5},
+                                              {"time_s": 0.3, "contact_s": 1e-3, "magnitude": 2.0}])
+    v = hab.Variation(index=0, strength_db=-6.0, contact_scale=0.5, seed=2)
+    p, params, clipped = hab.strike(preset, v)
+    (hit,) = p.impacts
+    assert not clipped and hit.time_s == hit.contact_s == params["contact_s"] == pytest.approx(5e-4)
+    assert hit.magnitude == params["magnitude"] == pytest.approx(2.0 * 10 ** (-6 / 20))
+    edits = hab.gain_jitter(preset, 2)
+    assert [(e.body, e.index) for e in edits] == [("object", i) for i in range(12)] + [("tool", 0)]
+    one = preset.replace(impacts=[{"time_s": 5e-4, "contact_s": 1e-3, "magnitude": 2.0}])
+    expected = apply_edits(one, Edits(strength_db=-6.0, contact_scale=0.5, modes=edits))
+    assert p.object == expected.object and p.tool == expected.tool and p.impacts == expected.impacts
+    assert [m.gain_db for m in p.tool.modes] == [e.gain_db for e in edits if e.body == "tool"]
+
+
+def test_strike_contact_time_is_clipped_into_its_range_and_flagged(tmp_path):
+    preset = with_changes(impacts=[{"time_s": 0.05, "contact_s": 0.015, "magnitude": 1.0}])
+    p, params, clipped = hab.strike(preset, hab.Variation(index=0, strength_db=0.0, contact_scale=2.0, seed=0))
+    assert clipped and params["contact_s"] == p.impacts[0].time_s == specs.CONTACT_S.maximum
+    assert not hab.strike(preset, hab.variation_grid(1)[0])[2]
+    r = export(preset, to="habitat", output=tmp_path / "c", variations=9, sample_rate=16_000, duration_s=0.2)
+    manifest = read_json(tmp_path / "c" / "manifest.json")
+    assert [e["contact_s"] for e in manifest["files"][6:]] == [specs.CONTACT_S.maximum] * 3
+    assert any(w.startswith("3 strike(s): contact duration clipped") for w in r.warnings)
+
+
+@pytest.mark.parametrize("material, label", [("stainless steel", "metal"), ("Oak plank", "wood_hard"),
+                                             ("Mystery goo!", "mystery_goo"), ("", "unknown")])
+def test_habitat_material_label_from_the_names_vocabulary(tmp_path, material, label):
+    export(with_changes(material=material), to="habitat", output=tmp_path / "m", variations=1,
+           sample_rate=16_000, duration_s=0.1)
+    manifest = read_json(tmp_path / "m" / "manifest.json")
+    assert manifest["material_label"] == label == manifest["files"][0]["material_label"]
+    assert manifest["rlr_material_hint"] == hab.RLR_MATERIAL_HINTS.get(label)
 
 
 # --------------------------------------------------------------------------- API, CLI
@@ -361,13 +404,34 @@ def test_export_zip_holds_the_export():
     assert record["target"] == "habitat" and record["options"]["sample_rate"] == 16_000
 
 
-def test_material_words_and_nearest_table():
-    assert material_class("steel bowl") == "metal" and material_class("Oak plank") == "wood_hard"
-    assert material_class("glass") == "glass" and material_class("") is None
+def test_nearest_table_uses_the_named_material():
     modes = tdw.plan_modes([300.0, 900.0, 1500.0], [0.02, 0.015, 0.01], [-6.0, -10.0, -14.0])
-    mat, size, how = tdw.nearest_builtin(modes, "")
-    assert mat in tdw.AUDIO_MATERIALS and 0 <= size <= 5 and "nearest" in how
-    assert tdw.nearest_builtin(modes, "ceramic mug")[0] == "ceramic"
+    mat, size, how = tdw_compat.nearest_builtin(modes, "")
+    assert mat in AUDIO_MATERIALS and 0 <= size <= 5 and "nearest" in how
+    assert tdw_compat.nearest_builtin(modes, "ceramic mug")[0] == "ceramic"
+    assert tdw_compat.nearest_builtin(modes, "stainless steel")[0] == "metal"
+
+
+def test_export_names_are_slugs_of_the_preset_name(tmp_path):
+    r = export(with_changes(name="Bowl #2 (steel)"), to="tdw", output=tmp_path / "n")
+    (body,) = r.record["tdw"]["bodies"]
+    assert body["material_key"] == f"bowl_2_steel_{body['size']}"
+    static = read_json(tmp_path / "n" / "object_audio_static.json")
+    assert static["name"] == "bowl_2_steel" and static["material"] == "metal"
+    with zipfile.ZipFile(io.BytesIO(export_zip(with_changes(name="---"), to="habitat", variations=1,
+                                               sample_rate=16_000, duration_s=0.1))) as zf:
+        assert {n.split("/")[0] for n in zf.namelist()} == {"preset_habitat"}
+        assert "wavs/preset_v00.wav" in {n.split("/", 1)[1] for n in zf.namelist()}
+
+
+@pytest.mark.skipif(tdw_compat.tdw_dir() is None, reason="needs tdw")
+def test_tdw_is_imported_without_pkg_resources_and_the_shim_is_removed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pkg_resources", None)      # as with setuptools >= 81: import fails
+    py_impact = tdw_compat.import_py_impact()
+    assert hasattr(py_impact, "_synth_impact_modes") and sys.modules.get("pkg_resources") is None
+    found = Path(resource_filename("tdw", "add_ons/py_impact/material_data/ceramic_3_mm.json"))
+    assert found.name == "Ceramic_3_mm.json" and found.is_file()      # the shipped file's odd case
+    assert ("metal", 2) in tdw_compat.shipped_tables() and tdw_compat.typical_bounciness("metal") > 0
 
 
 def test_cli_export_end_to_end(tmp_path):

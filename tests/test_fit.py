@@ -186,9 +186,9 @@ def test_public_fit_is_the_function(three_mode_fit):
 
 
 def test_long_file_is_fitted_by_segments(monkeypatch):
-    from workbench.fitting import api
+    from workbench.fitting import clips
 
-    monkeypatch.setattr(api, "MAX_CLIP_S", 1.0)      # pretend 2 s is "minutes"
+    monkeypatch.setattr(clips, "MAX_CLIP_S", 1.0)    # pretend 2 s is "minutes"
     preset = three_mode_preset().replace(duration_s=2.0, impacts=[
         {"time_s": t, "contact_s": 2e-4, "magnitude": m} for t, m in ((0.1, 1.0), (0.8, 0.5), (1.5, 0.8))])
     audio = wb.render(preset)

@@ -99,7 +99,7 @@ def test_bad_arguments_raise():
 
 
 def test_contact_duration_from_mode_rolloff():
-    from workbench.analysis.modes import estimate_contact_s
+    from workbench.analysis import estimate_contact_s
 
     rng = np.random.default_rng(4)
     freqs = np.sort(rng.uniform(200, 6000, 40))

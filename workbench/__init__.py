@@ -16,34 +16,19 @@ Layers, bottom to top (a module imports only from its own layer or the ones belo
    `workbench.library` (preset libraries from folders of recordings).
 7. `workbench.app`, `workbench.notebook` (the dashboard, Panel/param), `workbench.cli`.
 
-The names below are imported on first use, so ``import workbench`` does not import
+The names below are imported on first use (`lazy_loader`, as librosa does), so ``import workbench`` does not import
 torch until something renders or fits.
 """
 
 from __future__ import annotations
 
-import importlib
+import lazy_loader
 
 from .errors import WorkbenchError
 from .version import __version__
 
-_LAZY = {
-    "MultiScaleSpectralLoss": "losses", "spectral_distance": "losses",
-    "Preset": "presets", "load_preset": "presets", "save_preset": "presets",
-    "load_audio": "audio", "save_audio": "audio",
-    "render": "rendering", "fit": "fitting",
-}
-
-__all__ = ["WorkbenchError", "__version__", *sorted(_LAZY)]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__, _lazy_all = lazy_loader.attach(__name__, submod_attrs={
+    "audio": ["load_audio", "save_audio"], "fitting": ["fit"],
+    "losses": ["MultiScaleSpectralLoss", "spectral_distance"],
+    "presets": ["Preset", "load_preset", "save_preset"], "rendering": ["render"]})
+__all__ = ["WorkbenchError", "__version__", *_lazy_all]

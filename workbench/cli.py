@@ -1,4 +1,14 @@
-"""The `workbench` command line: render, info (and fit, detect, export, serve)."""
+"""The `workbench` command line: render, info, fit, detect, export, serve, library.
+
+Start-up stays light (``workbench --help`` imports neither torch nor the fitter):
+each command imports what it needs when it runs.
+
+Example:
+    >>> from typer.testing import CliRunner
+    >>> result = CliRunner().invoke(app, ["fit", "--help"])
+    >>> result.exit_code, "--modes" in result.output
+    (0, True)
+"""
 
 from __future__ import annotations
 
@@ -12,12 +22,17 @@ from rich.console import Console
 from rich.table import Table
 
 from .errors import WorkbenchError
+from .fitting.settings import N_MODES, SENSITIVITY, STEPS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Impact Workbench: fit, edit and export physically meaningful impact sounds.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
+
+def _spec_help(spec, extra: str = "") -> str:
+    """Help text of a fit setting from its spec: its meaning and range."""
+    return f"{spec.doc}{extra} Range {spec.minimum:g}-{spec.maximum:g}."
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -103,14 +118,14 @@ def fit(
     recordings: list[Path] = typer.Argument(..., help="Recording(s) to fit (WAV/FLAC/OGG/MP3)."),
     output: Path = typer.Option(..., "-o", "--output", help="Preset JSON to write (a folder when fitting "
                                 "several clips without --joint)."),
-    modes: int = typer.Option(48, "--modes", help="Number of object modes."),
-    steps: int = typer.Option(250, "--steps", help="Maximum optimiser steps (stops early when converged)."),
+    modes: int = typer.Option(int(N_MODES.default), "--modes", help=_spec_help(N_MODES)),
+    steps: int = typer.Option(int(STEPS.default), "--steps", help=_spec_help(STEPS)),
     joint: bool = typer.Option(False, "--joint", help="Several clips of one object: share its modes."),
     labels: Optional[str] = typer.Option(None, "--labels", help="Tool/object labels: a CSV (file,tool,object) "
                                          "or 'names' to parse *_<tool>_on_<object> file names."),
     channel: Optional[int] = typer.Option(None, "--channel", help="Channel to fit (default: mix down)."),
     sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="Fit at this rate (Hz)."),
-    sensitivity: float = typer.Option(0.5, "--sensitivity", help="Impact detection sensitivity, 0-1."),
+    sensitivity: float = typer.Option(SENSITIVITY.default, "--sensitivity", help=_spec_help(SENSITIVITY)),
     no_reverb: bool = typer.Option(False, "--no-reverb", help="Fit without a room reverb."),
     seed: int = typer.Option(0, "--seed", help="Random seed (fits are deterministic for a seed)."),
     device: str = typer.Option("auto", "--device", help="cpu | cuda | mps | auto"),
@@ -130,9 +145,11 @@ def fit(
                       TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
                       transient=False) as bar:
             task = bar.add_task("fit", total=steps, loss="-")
+            total = [steps]         # clips at several sample rates are fitted in parts, one after another
 
             def on_progress(p):
-                bar.update(task, completed=p.step + 1, loss=f"{p.loss:.4f}")
+                total[0] = p.total_steps
+                bar.update(task, total=p.total_steps, completed=p.step + 1, loss=f"{p.loss:.4f}")
 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -140,7 +157,7 @@ def fit(
                                  labels=labels, channel=channel, sample_rate=sample_rate, seed=seed,
                                  sensitivity=sensitivity, reverb=not no_reverb, device=device,
                                  callback=on_progress, report_every=5)
-            bar.update(task, completed=steps if result.stopped != "steps" else result.steps_run)
+            bar.update(task, completed=total[0])
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
         separate = len(result.presets) > 1 and result.file_preset is None
@@ -163,7 +180,7 @@ def fit(
 @app.command()
 def detect(
     recording: Path = typer.Argument(..., help="Recording to scan."),
-    sensitivity: float = typer.Option(0.5, "--sensitivity", help="0 (nothing) to 1 (every candidate)."),
+    sensitivity: float = typer.Option(SENSITIVITY.default, "--sensitivity", help=_spec_help(SENSITIVITY)),
     channel: Optional[int] = typer.Option(None, "--channel", help="Channel to scan (default: mix down)."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write time_s,confidence,peak_db rows here."),
 ):
@@ -172,8 +189,9 @@ def detect(
     from .analysis.detect import detect_impacts
 
     def go():
-        if not 0 <= sensitivity <= 1:
-            raise WorkbenchError(f"--sensitivity: {sensitivity} is outside [0, 1]")
+        if not SENSITIVITY.contains(sensitivity):
+            raise WorkbenchError(f"--sensitivity: {sensitivity} is outside [{SENSITIVITY.minimum:g}, "
+                                 f"{SENSITIVITY.maximum:g}]")
         y, sr = audio.load_audio(recording, channel=channel)
         impacts = detect_impacts(y, sr, sensitivity=sensitivity)
         table = Table(title=f"{len(impacts)} impact(s) in {recording.name}")
@@ -258,8 +276,8 @@ def serve(
 def library(
     source: Path = typer.Argument(..., help="Folder of recordings (recursively; MANIFEST.md read if present)."),
     output: Path = typer.Option(Path("presets"), "-o", "--output", help="Library folder."),
-    steps: int = typer.Option(250, "--steps", help="Maximum optimiser steps per fit."),
-    modes: int = typer.Option(48, "--modes", help="Object modes per fit."),
+    steps: int = typer.Option(int(STEPS.default), "--steps", help=_spec_help(STEPS, " Per fit.")),
+    modes: int = typer.Option(int(N_MODES.default), "--modes", help=_spec_help(N_MODES, " Per fit.")),
     no_separation: bool = typer.Option(False, "--no-separation", help="Skip the joint tool/object fit."),
 ):
     """Fit every recording in a folder into a preset library with a README table."""

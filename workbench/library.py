@@ -19,12 +19,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from .atomic import atomic_write_bytes
 from .audio import AUDIO_SUFFIXES
 from .errors import WorkbenchError
 from .fitting import fit
-from .fitting.labels import label_from_name, material_of
+from .names import material_family, material_word, tool_object
 from .plots import plot_spectrogram, save_figure
-from .atomic import atomic_write_bytes
 from .presets import Preset, save_preset
 
 # DiffImpact's impact-hammer files carry the hammer's force sensor on channel 1.
@@ -44,9 +44,13 @@ class LibraryEntry:
     license: str = ""
 
 
-def read_manifest(folder: Path) -> dict[str, dict[str, str]]:
-    """Rows of the ``MANIFEST.md`` table keyed by relative file path (empty if absent)."""
-    manifest = folder / "MANIFEST.md"
+def read_manifest(folder: str | Path) -> dict[str, dict[str, str]]:
+    """Rows of the ``MANIFEST.md`` table in ``folder``, keyed by relative file path (empty if absent).
+
+    The table's header row starts with ``file``; data rows name their file in backticks,
+    ``| `sub/clip.wav` | metal (steel) | ... |``. Each row maps every header to its cell.
+    """
+    manifest = Path(folder) / "MANIFEST.md"
     if not manifest.is_file():
         return {}
     header, rows = None, {}
@@ -59,12 +63,6 @@ def read_manifest(folder: Path) -> dict[str, dict[str, str]]:
         if header and m:
             rows[m["file"]] = dict(zip(header, [m["file"]] + [c.strip() for c in m["rest"].split("|")]))
     return rows
-
-
-def family_of(material: str) -> str:
-    """``'metal (steel)'`` -> ``'metal'``; ``''`` -> ``'unsorted'``."""
-    word = re.split(r"[\s(]", material.strip().lower(), maxsplit=1)[0] if material.strip() else ""
-    return re.sub(r"[^a-z0-9_-]", "", word) or "unsorted"
 
 
 def _thumbnail(preset: Preset, path: Path) -> Path:
@@ -102,7 +100,7 @@ def build_library(source: str | Path, out: str | Path = "presets", *, steps: int
     entries: list[LibraryEntry] = []
 
     def meta(path: Path) -> dict[str, str]:
-        return manifest.get(str(path.relative_to(source)), {})
+        return manifest.get(path.relative_to(source).as_posix(), {})
 
     def add(preset: Preset, family: str, kind: str, license_: str) -> None:
         path = save_preset(preset, out / family / f"{preset.name}.json")
@@ -111,7 +109,7 @@ def build_library(source: str | Path, out: str | Path = "presets", *, steps: int
 
     for path in files:
         info = meta(path)
-        material = info.get("material", "") or material_of(path.stem)
+        material = info.get("material", "") or material_word(path.stem)
         channel = 0 if path.name.startswith(FORCE_SENSOR_PREFIX) else None
         t0 = time.perf_counter()
         try:
@@ -119,15 +117,16 @@ def build_library(source: str | Path, out: str | Path = "presets", *, steps: int
         except WorkbenchError as err:
             log(f"skipped {path.name}: {err}")
             continue
+        family = material_family(material)
         preset = result.preset.replace(
-            material=family_of(material), tags=tuple(t for t in (material, info.get("tier", "")) if t),
-            provenance={**result.preset.provenance, "source": str(path.relative_to(source)),
+            material=family, tags=tuple(t for t in (material, info.get("tier", "")) if t),
+            provenance={**result.preset.provenance, "source": path.relative_to(source).as_posix(),
                         "license": info.get("license", "see source folder"),
                         "description": info.get("object / description", "")})
-        add(preset, family_of(material), "single", info.get("license", ""))
+        add(preset, family, "single", info.get("license", ""))
         log(f"{path.name}: distance {result.distance:.3f} in {time.perf_counter() - t0:.1f} s")
 
-    labelled = [p for p in files if re.search(r"_on_", p.stem)]
+    labelled = [p for p in files if tool_object(p.name)]
     if separate and len(labelled) >= 2:
         t0 = time.perf_counter()
         result = fit([str(p) for p in labelled], labels="names", steps=steps, n_modes=n_modes)
@@ -136,17 +135,17 @@ def build_library(source: str | Path, out: str | Path = "presets", *, steps: int
         seen_objects = set()
         for path, preset in zip(labelled, result.presets):
             info = meta(path)
-            family = family_of(info.get("material", "") or preset.material)
-            lab = label_from_name(path.name)
-            prov = {**preset.provenance, "source": str(path.relative_to(source)),
+            family = material_family(info.get("material", "") or preset.material)
+            _, obj_name = tool_object(path.name)
+            prov = {**preset.provenance, "source": path.relative_to(source).as_posix(),
                     "license": info.get("license", "see source folder"), "separation": "joint tool/object fit"}
             add(preset.replace(name=f"{path.stem}_separated", material=family, provenance=prov),
                 family, "separated", info.get("license", ""))
-            if lab.object not in seen_objects:
-                seen_objects.add(lab.object)
-                obj = preset.replace(name=f"{lab.object}_object", tool=None, material=family,
-                                     tags=(lab.object, "object only"),
-                                     provenance={**prov, "note": f"object modes shared by every clip of {lab.object}"})
+            if obj_name not in seen_objects:
+                seen_objects.add(obj_name)
+                obj = preset.replace(name=f"{obj_name}_object", tool=None, material=family,
+                                     tags=(obj_name, "object only"),
+                                     provenance={**prov, "note": f"object modes shared by every clip of {obj_name}"})
                 add(obj, family, "object", info.get("license", ""))
     write_index(entries, out)
     return entries

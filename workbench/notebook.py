@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from .app import services
+from .app.plotdata import spectrogram_cached
+from .app.records import FitRecord
 from .app.state import AppState
 from .edits import Edits
 from .errors import WorkbenchError
@@ -62,14 +63,16 @@ class Workbench:
     def show(self):
         """The whole workbench (load, fit, players, sliders, plots, presets) as a Panel layout."""
         _panel()
-        from .app.views import Workbench as WorkbenchView
+        from .app.views.workbench import Workbench as WorkbenchView
 
         return WorkbenchView(state=self.state)
 
     def sliders(self):
         """Just the resynthesis sliders with the players and the mode plots."""
         pn = _panel()
-        from .app.views import EditPanel, ModelView, PlayersPanel
+        from .app.views.edit import EditPanel
+        from .app.views.model import ModelView
+        from .app.views.players import PlayersPanel
 
         return pn.Column(PlayersPanel(state=self.state),
                          pn.Row(pn.Column(EditPanel(state=self.state), width=280), ModelView(state=self.state),
@@ -80,7 +83,7 @@ class Workbench:
 
     # -- actions --------------------------------------------------------------------------
     def fit(self, *, steps: int | None = None, n_modes: int | None = None, joint: bool | None = None,
-            names: Sequence[str] | None = None, wait: bool = True, timeout: float = 3600):
+            names: Sequence[str] | None = None, wait: bool = True, timeout: float = 3600) -> FitRecord | None:
         """Fit the current recording (or ``names`` jointly); returns its `FitRecord` when ``wait``.
 
         Raises:
@@ -110,7 +113,7 @@ class Workbench:
         self.state.select(name)
 
     def edit(self, **changes) -> Preset | None:
-        """Set resynthesis controls (see `workbench.app.state.Edits`); returns the edited preset."""
+        """Set resynthesis controls (see `workbench.edits.Edits`); returns the edited preset."""
         unknown = set(changes) - set(Edits.__dataclass_fields__)
         if unknown:
             raise WorkbenchError(f"edit: unknown control(s) {', '.join(sorted(unknown))}; "
@@ -144,7 +147,7 @@ class Workbench:
         panels = [(f"target: {self.state.current}", *tgt)]
         if "edited" in self.state.audio:
             panels.append((f"resynthesis: {self.state.base_source}", self.state.audio["edited"], self.state.audio_rate))
-        top = float(services.spectrogram_cached(*tgt)["image"].max())
+        top = float(spectrogram_cached(*tgt)["image"].max())
         vmax = 10 * (int(top // 10) + 1)
         fig = Figure(figsize=figsize, layout="constrained")
         axes = fig.subplots(1, len(panels), sharex=True, sharey=True, squeeze=False)[0]
@@ -168,8 +171,8 @@ class Workbench:
         return self.state.preset
 
     @property
-    def record(self):
-        """The fit of the current recording (`workbench.app.services.FitRecord`)."""
+    def record(self) -> FitRecord | None:
+        """The fit of the current recording."""
         return self.state.record
 
     @property

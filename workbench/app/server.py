@@ -3,7 +3,7 @@
 Each browser tab gets its own state (recordings, fits, edits are never shared between
 sessions); only read-only data (the bundled demo, its shipped fit, decoded files
 given on the command line) is cached for the whole process. Fits of all sessions
-share one small worker pool (`services.fit_pool`), so the page stays responsive.
+share one small pool of worker processes (`workbench.app.jobs`), so the page stays responsive.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ import panel as pn
 import torch
 
 from ..errors import WorkbenchError
-from . import services
+from .demo import demo
+from .jobs import shutdown_fit_processes, warm_fit_processes
+from .plotdata import spectrogram_cached
+from .preset_library import default_presets_dir
+from .recordings import DEFAULT_MAX_UPLOAD_BYTES, detect_recording, detector_status, read_recording
 from .state import AppState
-from .views import Workbench
+from .views.workbench import Workbench
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +42,13 @@ def _extension() -> None:
 
 
 def create_state(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
-                 max_upload_bytes: int = services.DEFAULT_MAX_UPLOAD_BYTES, fit_fn=None) -> AppState:
+                 max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, fit_fn=None) -> AppState:
     """A session's state: the given files, or the bundled demo recording (fitted)."""
     return AppState.open(files, presets_dir=presets_dir, max_upload_bytes=max_upload_bytes, fit_fn=fit_fn)
 
 
 def create_app(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
-               max_upload_bytes: int = services.DEFAULT_MAX_UPLOAD_BYTES):
+               max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES):
     """The page of one session (a Panel template)."""
     state = create_state(files, presets_dir=presets_dir, max_upload_bytes=max_upload_bytes)
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
@@ -55,13 +59,13 @@ def create_app(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
 
 def warm_up() -> None:
     """Do the per-process work before the first visitor: imports, the demo's fit and sound."""
-    services.warm_fit_processes()
-    services.detector_status()
-    rec, record = services.demo()
-    services.detect_recording(rec, None, 0.5)
-    services.spectrogram_cached(rec.mono(None), rec.sample_rate)
+    warm_fit_processes()
+    detector_status()
+    rec, record = demo()
+    detect_recording(rec, None, AppState.param.sensitivity.default)
+    spectrogram_cached(rec.mono(None), rec.sample_rate)
     if record is not None:
-        services.spectrogram_cached(record.target, record.sample_rate)
+        spectrogram_cached(record.target, record.sample_rate)
     create_app()      # first session: the lazy imports (pandas, Tabulator, Bokeh models) happen now
 
 
@@ -81,13 +85,13 @@ def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address:
     """
     files = [str(Path(f)) for f in files]
     for f in files:      # fail early, with the CLI's one-line error, on a bad file
-        services.read_recording(f)
+        read_recording(f)
     _extension()
     # One intra-op thread per torch call: renders (UI thread) and fits (worker processes) run
     # side by side, and OpenMP teams waiting for a busy core made slider renders ~8x slower.
     torch.set_num_threads(int(os.environ.get("WORKBENCH_TORCH_THREADS", "1")))
     max_bytes = int(max_upload_mb * 2**20)
-    folder = str(presets_dir) if presets_dir else str(services.default_presets_dir())
+    folder = str(presets_dir) if presets_dir else str(default_presets_dir())
     warm_up()
 
     def session():
@@ -101,7 +105,7 @@ def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address:
     extra = {"allow_websocket_origin": origins} if origins else {}
 
     def stop(signum, frame):       # SIGTERM: stop the fit workers, then leave at once
-        services.shutdown_fit_processes()
+        shutdown_fit_processes()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)                # not SystemExit: it can be swallowed by the loop's shutdown

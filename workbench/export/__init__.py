@@ -4,8 +4,9 @@
   complete; an existing folder is replaced only with ``force=True``).
 * `export_zip` returns the same folder as ZIP bytes (the dashboard's download button).
 * `workbench.export.tdw`: PyImpact material table, ``Modes`` JSON, ``ObjectAudioStatic``
-  record, ``play_in_tdw.py``; `workbench.export.tdw.round_trip` checks the export against
-  ThreeDWorld's own synthesiser.
+  record, ``play_in_tdw.py``; `workbench.export.tdw_compat`: what tdw 1.13 does and ships;
+  `workbench.export.tdw_verify.round_trip` checks the export against ThreeDWorld's own
+  synthesiser.
 * `workbench.export.habitat`: dry impact WAV bank, ``manifest.json`` and an acoustic
   material for the fitted room.
 
@@ -28,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import WorkbenchError
+from ..names import slugify
 from .common import (EXPORT_SCHEMA, EXPORT_VERSION, ExportResult, as_preset, atomic_directory, json_bytes,
-                     preset_digest, slugify, write_file, zip_directory)
+                     preset_digest, write_file, zip_directory)
 
 #: Export targets.
 TARGETS = ("tdw", "habitat")
@@ -126,7 +128,7 @@ def export_zip(preset, *, to: str, **options) -> bytes:
         WorkbenchError: as `export`.
     """
     preset, _ = as_preset(preset)
-    root = f"{slugify(preset.name)}_{to}"
+    root = f"{slugify(preset.name, default='preset')}_{to}"
     with tempfile.TemporaryDirectory(prefix="workbench-export-") as tmp:
         result = export(preset, to=to, output=Path(tmp) / root, **options)
         return zip_directory(result.path, root=root)

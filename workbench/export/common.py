@@ -1,9 +1,10 @@
-"""Shared pieces of the exporters: atomic export folders, names, material classes, JSON.
+"""Shared pieces of the exporters: atomic export folders, strict JSON, the preset and its digest.
 
 An export is a folder. It is assembled in a hidden temporary folder next to the
 target (``.<name>.partial-<random>``) and renamed into place only when every file is
 written, so a failure (or Ctrl-C) never leaves a half-written export behind: the
 temporary folder is removed and an existing target (``force=True``) is left as it was.
+Names and material classes come from `workbench.names`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import io
 import json
 import math
 import os
-import re
 import secrets
 import shutil
 import zipfile
@@ -23,37 +23,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import WorkbenchError
-from ..presets import Preset, load_preset
+from ..presets import Impact, Preset, load_preset
 
 #: Version of the ``export.json`` record written into every export folder.
 EXPORT_SCHEMA = "impact-workbench/export"
 EXPORT_VERSION = 1
-
-#: The 14 PyImpact / Clatter impact materials (``tdw.physics_audio.audio_material.AudioMaterial``).
-AUDIO_MATERIALS = ("ceramic", "glass", "metal", "wood_hard", "wood_medium", "wood_soft", "cardboard", "paper",
-                   "plastic_hard", "plastic_soft_foam", "rubber", "fabric", "leather", "stone")
-
-# Words in a preset's free-text ``material`` that name one of the AudioMaterial classes.
-# Checked longest first, as whole words of the normalised string.
-_MATERIAL_WORDS = {
-    "metal": ("metal", "steel", "iron", "aluminium", "aluminum", "brass", "copper", "bronze", "tin", "gong",
-              "bell", "cymbal", "titanium", "silver", "gold", "zinc", "pewter"),
-    "glass": ("glass", "crystal"),
-    "ceramic": ("ceramic", "porcelain", "china", "pottery", "earthenware", "stoneware", "terracotta", "tile"),
-    "wood_hard": ("hardwood", "hard_wood", "wood_hard", "oak", "maple", "beech", "walnut", "ash", "teak",
-                  "mahogany", "ebony", "cherry"),
-    "wood_medium": ("wood", "wooden", "wood_medium", "plywood", "timber"),
-    "wood_soft": ("softwood", "soft_wood", "wood_soft", "pine", "balsa", "spruce", "cedar", "fir"),
-    "cardboard": ("cardboard", "carton", "corrugated"),
-    "paper": ("paper", "book", "newspaper"),
-    "plastic_hard": ("plastic", "plastic_hard", "hard_plastic", "acrylic", "pvc", "abs", "polycarbonate",
-                     "nylon", "bakelite", "resin"),
-    "plastic_soft_foam": ("foam", "styrofoam", "polystyrene", "sponge", "plastic_soft_foam", "soft_plastic"),
-    "rubber": ("rubber", "silicone", "latex", "eraser"),
-    "fabric": ("fabric", "cloth", "textile", "cotton", "wool", "felt", "carpet", "cushion"),
-    "leather": ("leather", "suede"),
-    "stone": ("stone", "rock", "marble", "granite", "concrete", "brick", "slate", "cement", "pebble"),
-}
 
 
 @dataclass
@@ -90,38 +64,9 @@ def as_preset(preset) -> tuple[Preset, str | None]:
     raise WorkbenchError(f"preset: expected a Preset or a path, got {type(preset).__name__}")
 
 
-def slugify(text: str, *, default: str = "preset", max_length: int = 48) -> str:
-    """A lowercase ``[a-z0-9_]`` identifier for file names and PyImpact material keys.
-
-    Example:
-        >>> slugify("Demo steel bowl (v2)!")
-        'demo_steel_bowl_v2'
-    """
-    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:max_length].strip("_")
-    return slug or default
-
-
-def material_class(material: str) -> str | None:
-    """The AudioMaterial name that a preset's free-text ``material`` names, if any.
-
-    Exact AudioMaterial names win; otherwise the longest known word found in the text
-    (``"steel bowl"`` -> ``"metal"``, ``"oak plank"`` -> ``"wood_hard"``).
-
-    Example:
-        >>> material_class("Stainless steel"), material_class("wood_soft"), material_class("mystery")
-        ('metal', 'wood_soft', None)
-    """
-    norm = re.sub(r"[^a-z0-9]+", "_", (material or "").lower()).strip("_")
-    if not norm:
-        return None
-    if norm in AUDIO_MATERIALS:
-        return norm
-    padded = f"_{norm}_"
-    words = sorted(((w, m) for m, ws in _MATERIAL_WORDS.items() for w in ws), key=lambda wm: -len(wm[0]))
-    for word, mat in words:
-        if f"_{word}_" in padded or f"_{word}s_" in padded:
-            return mat
-    return None
+def loudest_impact(preset: Preset) -> Impact:
+    """The impact with the largest magnitude (the earliest of equals): what a single strike exports."""
+    return max(preset.impacts, key=lambda i: (i.magnitude, -i.time_s))
 
 
 def preset_digest(preset: Preset) -> str:

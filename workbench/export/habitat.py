@@ -4,12 +4,13 @@ Habitat has no impact or modal synthesis: its audio sensor returns a room impuls
 response that users convolve with their own *dry* source sound
 (``docs/export_formats.md`` section 2). So a Habitat export is
 
-* a bank of dry impact WAVs (``wavs/``), rendered by `workbench.render` without the
+* a bank of dry impact WAVs (``wavs/``), rendered by `workbench.rendering` without the
   room (and without the recording's background noise, unless asked), one strike per
   file starting at t = 0, over a small grid of variations: strike strength
   (0, -6, -12 dB re the preset's loudest impact), contact duration (x1, x0.5, x2) and
   seeds (seed 0 is the preset itself; seed s > 0 jitters every mode gain by N(0, 2 dB),
-  like PyImpact's repeated impacts);
+  like PyImpact's repeated impacts). Each strike is the preset through
+  `workbench.edits.apply_edits`, the same edits as the dashboard's sliders (`strike`);
 * ``manifest.json``: object, material label, file, sample rate and strike parameters per WAV;
 * when the preset's reverb is enabled, ``habitat_materials.json`` in RLR's
   ``{"materials": [...]}`` schema: the fitted room as an acoustic material whose
@@ -29,10 +30,12 @@ import numpy as np
 
 from .. import specs
 from ..audio import encode_wav
+from ..edits import Edits, ModeEdit, apply_edits
 from ..errors import WorkbenchError
+from ..names import material_class, slugify
 from ..presets import Preset
 from ..synth import Parts
-from .common import json_bytes, material_class, slugify, write_file
+from .common import json_bytes, loudest_impact, write_file
 
 DEFAULT_SAMPLE_RATE = 44_100
 DEFAULT_VARIATIONS = 9
@@ -199,8 +202,9 @@ def materials_json(preset: Preset, *, volume_m3: float = DEFAULT_ROOM_VOLUME_M3,
     def pairs(values) -> list[float]:
         return [x for f, v in zip(MATERIAL_BANDS_HZ, values) for x in (f, round(float(v), 4))]
 
-    entry = {"name": f"workbench_{slugify(preset.name)}_room", "labels": labels, "absorption": pairs(alpha),
-             "scattering": pairs(SCATTERING), "transmission": pairs([TRANSMISSION] * len(MATERIAL_BANDS_HZ))}
+    entry = {"name": f"workbench_{slugify(preset.name, default='preset')}_room", "labels": labels,
+             "absorption": pairs(alpha), "scattering": pairs(SCATTERING),
+             "transmission": pairs([TRANSMISSION] * len(MATERIAL_BANDS_HZ))}
     details = {"bands_hz": list(MATERIAL_BANDS_HZ), "t60_s": [round(float(v), 4) for v in t60],
                "absorption": [round(float(v), 4) for v in alpha], "room_volume_m3": volume_m3,
                "room_area_m2": area_m2, "formula": "Eyring: alpha = 1 - exp(-0.161 V / (S T60))"}
@@ -230,27 +234,44 @@ def variation_grid(n: int) -> list[Variation]:
                       seed=i // per_seed) for i in range(n)]
 
 
-def _jitter(body, rng: np.random.Generator | None):
-    if body is None:
-        return None
-    modes = [m.model_dump() for m in body.modes]
-    if rng is not None:
-        for m in modes:
-            m["gain_db"] = float(specs.GAIN_DB.clip(m["gain_db"] + rng.normal(0.0, SEED_GAIN_JITTER_DB)))
-    return {"modes": modes}
+def gain_jitter(preset: Preset, seed: int) -> tuple[ModeEdit, ...]:
+    """Seed ``seed``'s per-mode gain offsets, N(0, 2 dB) each, object modes then tool modes (none for seed 0).
+
+    Example:
+        >>> from workbench.presets import Preset
+        >>> p = Preset(name="bell", sample_rate=44100, object={"modes": [{"freq_hz": 440, "t60_s": 2, "gain_db": 0}]},
+        ...            impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+        >>> gain_jitter(p, 0), [(e.body, e.index) for e in gain_jitter(p, 3)]
+        ((), [('object', 0)])
+    """
+    if seed == 0:
+        return ()
+    rng = np.random.default_rng(seed)
+    return tuple(ModeEdit(role, i, gain_db=float(m.gain_db + rng.normal(0.0, SEED_GAIN_JITTER_DB)))
+                 for role, body in (("object", preset.object), ("tool", preset.tool)) if body is not None
+                 for i, m in enumerate(body.modes))
 
 
-def _strike(preset: Preset, v: Variation) -> tuple[Preset, dict[str, Any], bool]:
-    ref = max(preset.impacts, key=lambda i: (i.magnitude, -i.time_s))
-    tau = float(ref.contact_s * v.contact_scale)
+def strike(preset: Preset, v: Variation) -> tuple[Preset, dict[str, Any], bool]:
+    """The preset as strike ``v`` of the bank: its loudest impact alone, starting at t = 0.
+
+    The loudest impact moves to t = tau (the pulse's support [t - tau, t + 2 tau] then starts
+    at sample 0, tau its contact time after scaling) and `workbench.edits.apply_edits` applies
+    ``v``'s strength (dB), contact scale and gain jitter (`gain_jitter`).
+
+    Returns:
+        ``(preset, manifest fields, clipped)``; ``clipped``: the scaled contact time fell
+        outside `workbench.specs.CONTACT_S` and was clipped into it.
+    """
+    ref = loudest_impact(preset)
+    tau = ref.contact_s * v.contact_scale
     clipped = not specs.CONTACT_S.contains(tau)
-    tau = float(specs.CONTACT_S.clip(tau))
-    magnitude = float(specs.MAGNITUDE.clip(ref.magnitude * 10.0 ** (v.strength_db / 20.0)))
-    rng = np.random.default_rng(v.seed) if v.seed > 0 else None
-    # onset at t = tau: the pulse's support [t - tau, t + 2 tau] starts at sample 0
-    p = preset.replace(impacts=[{"time_s": tau, "contact_s": tau, "magnitude": magnitude}],
-                       object=_jitter(preset.object, rng), tool=_jitter(preset.tool, rng))
-    return p, {"strength_db": v.strength_db, "magnitude": magnitude, "contact_s": tau,
+    one = preset.replace(impacts=[{"time_s": float(specs.CONTACT_S.clip(tau)), "contact_s": ref.contact_s,
+                                   "magnitude": ref.magnitude}])
+    p = apply_edits(one, Edits(impact_pattern="single", strength_db=v.strength_db, contact_scale=v.contact_scale,
+                               modes=gain_jitter(preset, v.seed)))
+    hit = p.impacts[0]
+    return p, {"strength_db": v.strength_db, "magnitude": hit.magnitude, "contact_s": hit.contact_s,
                "contact_scale": v.contact_scale, "seed": v.seed}, clipped
 
 
@@ -318,7 +339,8 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     sample_rate = int(sample_rate)
     if isinstance(variations, bool) or not isinstance(variations, (int, np.integer)) \
             or not 1 <= variations <= MAX_VARIATIONS:
-        raise WorkbenchError(f"variations (--variations): {variations!r} is not a whole number in [1, {MAX_VARIATIONS}]")
+        raise WorkbenchError(f"variations (--variations): {variations!r} is not a whole number in "
+                             f"[1, {MAX_VARIATIONS}]")
     duration = float(preset.duration_s if duration_s is None else duration_s)
     if not (math.isfinite(duration) and 0.01 <= duration <= 600):
         raise WorkbenchError(f"duration_s (--duration): {duration_s!r} is outside [0.01, 600] s")
@@ -341,11 +363,11 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
         raise WorkbenchError(f"sample_rate (--sample-rate): every object mode is at or above {nyquist:g} Hz; "
                              f"nothing would be audible at {sample_rate} Hz")
 
-    slug = slugify(preset.name)
-    label = material_class(preset.material) or (slugify(preset.material, default="") or "unknown")
+    slug = slugify(preset.name, default="preset")
+    label = material_class(preset.material) or slugify(preset.material, default="unknown")
     parts = Parts(noise=include_noise, reverb=False)
     parts_text = "object + tool + contact click" + (" + background noise" if include_noise else "") + ", no room"
-    strikes = [_strike(preset, v) for v in variation_grid(int(variations))]
+    strikes = [strike(preset, v) for v in variation_grid(int(variations))]
     clipped = sum(c for _, _, c in strikes)
     if clipped:
         warnings_.append(f"{clipped} strike(s): contact duration clipped to [{specs.CONTACT_S.minimum:g}, "

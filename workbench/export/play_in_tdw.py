@@ -42,7 +42,7 @@ FLOOR_AMP = 0.5
 FLOOR_MASS = 100.0
 
 
-def _resource_filename(package: str, resource: str) -> str:
+def resource_filename(package: str, resource: str) -> str:
     """``pkg_resources.resource_filename`` that also finds files whose name differs in case."""
     spec = importlib.util.find_spec(package)
     path = Path(spec.origin).parent / resource
@@ -59,12 +59,12 @@ def patch_tdw() -> None:
         import pkg_resources  # noqa: F401
     except ImportError:
         shim = types.ModuleType("pkg_resources")
-        shim.resource_filename = _resource_filename
+        shim.resource_filename = resource_filename
         sys.modules["pkg_resources"] = shim
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # pydub warns when ffmpeg is missing (only scrapes need it)
         import tdw.add_ons.py_impact as py_impact_module
-    py_impact_module.resource_filename = _resource_filename
+    py_impact_module.resource_filename = resource_filename
 
 
 def load_export(folder: Path = HERE) -> dict:

@@ -40,60 +40,33 @@ Each choice follows from what PyImpact (``tdw==1.13.0.0``, see
   material, when the text names none) is the shipped ``material_data`` table nearest to the
   fitted modes in energy-weighted mean log10 frequency and log10 T60.
 
-`round_trip` renders the exported ``Modes`` with ThreeDWorld's own ``Modes.sum_modes`` and
-compares it with `workbench.functional.modal.modal_ir` of the same modes.
+PyImpact's own limits and shipped tables live in `workbench.export.tdw_compat`;
+`workbench.export.tdw_verify.round_trip` renders the exported ``Modes`` with ThreeDWorld's
+own ``Modes.sum_modes`` and compares it with our modal IR of the same modes.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import importlib.util
-import json
 import math
-import re
-import statistics
-import sys
-import types
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from .. import specs
 from ..errors import WorkbenchError
-from ..functional.modal import modal_ir
-from ..losses import spectral_distance
+from ..names import AUDIO_MATERIALS, slugify
 from ..presets import Preset
-from .common import AUDIO_MATERIALS, as_preset, json_bytes, material_class, slugify, write_file
+from .common import json_bytes, loudest_impact, write_file
+from .tdw_compat import (CONTACT_S_PER_KG, FLOOR_AMP, MAX_CONTACT_S, MIN_FREQ_HZ, MIN_MASS_KG, MIN_POWER_DB,
+                         MIN_T60_S, N_MATERIAL_MODES, TDW_SAMPLE_RATE, TDW_VERSION, nearest_builtin, tdw_dir,
+                         typical_bounciness)
 
-#: PyImpact renders at 44.1 kHz (``tdw.audio_constants.SAMPLE_RATE``).
-TDW_SAMPLE_RATE = 44_100
-#: PyImpact cuts each mode at its -80 dB re 1 point: a power at or below this is silent.
-MIN_POWER_DB = -80.0
-#: PyImpact redraws jittered decay times until they reach 1 ms.
-MIN_T60_S = 0.001
-#: PyImpact redraws jittered frequencies until they reach 20 Hz.
-MIN_FREQ_HZ = 20.0
-#: Contact time per kg of the smaller mass, and its cap (``PyImpact._synth_impact_modes``).
-CONTACT_S_PER_KG = 0.001
-MAX_CONTACT_S = 0.002
-#: Below ~0.023 kg the half-sine contact has a single (zero) sample and PyImpact outputs NaN.
-MIN_MASS_KG = 0.03
-#: Entries PyImpact reads from a material table (a hard-coded ``range(10)``).
-N_MATERIAL_MODES = 10
 #: Power of the silent entries that pad a material table to 10 modes.
 PAD_POWER_DB = -120.0
 #: Default and highest power of the strongest exported mode.
 DEFAULT_PEAK_DB = -30.0
 MAX_PEAK_DB = -20.0
-#: ``PyImpact.FLOOR_AMP``: the partner amp of collisions with the floor.
-FLOOR_AMP = 0.5
-#: The tdw release whose behaviour these files target.
-TDW_VERSION = "1.13.0.0"
 
 #: JSON schema of a material file (``<key>_mm.json``), PyImpact's ``material_data`` format.
 MATERIAL_SCHEMA: dict[str, Any] = {
@@ -149,10 +122,6 @@ AUDIO_STATIC_SCHEMA: dict[str, Any] = {
     },
 }
 
-
-# ---------------------------------------------------------------------------------------
-# Modes -> what PyImpact can play
-# ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class TdwModes:
@@ -302,90 +271,6 @@ def mass_from_contact(contact_s: float) -> tuple[float, list[str]]:
     return round(mass, 6), notes
 
 
-# ---------------------------------------------------------------------------------------
-# Built-in fallback: nearest shipped material table
-# ---------------------------------------------------------------------------------------
-
-def _tdw_dir() -> Path | None:
-    spec = importlib.util.find_spec("tdw")      # a top-level find_spec does not import tdw
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def _features(freqs_hz, t60_s, gains_db) -> tuple[float, float]:
-    """Energy-weighted mean log10 frequency and log10 T60 (decades)."""
-    f, t, g = (np.asarray(a, dtype=np.float64) for a in (freqs_hz, t60_s, gains_db))
-    w = 10.0 ** ((g - g.max()) / 10.0) * t
-    return float(np.sum(w * np.log10(f)) / w.sum()), float(np.sum(w * np.log10(t)) / w.sum())
-
-
-@functools.lru_cache(maxsize=1)
-def shipped_tables() -> dict[tuple[str, int], tuple[float, float]]:
-    """Features of tdw's ``material_data`` tables, keyed ``(material, size)`` ({} without tdw).
-
-    Only the first 10 modes of each table count, as in PyImpact. File names are matched
-    case-insensitively (tdw ships ``Ceramic_3_mm.json``); the stray ``plastc_hard_3`` is skipped.
-    """
-    root = _tdw_dir()
-    folder = root / "add_ons" / "py_impact" / "material_data" if root else None
-    out: dict[tuple[str, int], tuple[float, float]] = {}
-    if folder is None or not folder.is_dir():
-        return out
-    for path in sorted(folder.glob("*.json")):
-        m = re.fullmatch(r"(.+)_(\d)_mm\.json", path.name.lower())
-        if not m or m.group(1) not in AUDIO_MATERIALS:
-            continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            cf, op, rt = (np.asarray(data[k][:N_MATERIAL_MODES], dtype=np.float64) for k in ("cf", "op", "rt"))
-            out[(m.group(1), int(m.group(2)))] = _features(cf, rt, op)
-        except (OSError, ValueError, KeyError):
-            continue
-    return out
-
-
-def nearest_builtin(modes: TdwModes, material_text: str = "") -> tuple[str, int, str]:
-    """The built-in ``(AudioMaterial name, size, how it was chosen)`` closest to ``modes``.
-
-    The material comes from ``material_text`` when it names one; the size (and otherwise
-    the material) is the shipped table nearest in (mean log10 f, mean log10 T60).
-    """
-    named = material_class(material_text)
-    tables = shipped_tables()
-    if named and not tables:
-        return named, 2, f"material from the preset's material {material_text!r}; size 2 (tdw not installed)"
-    if not tables:
-        return "plastic_hard", 2, "a neutral guess (the preset names no material and tdw is not installed)"
-    lf, lt = _features(modes.freqs_hz, modes.t60_s, modes.gains_db)
-    candidates = {k: v for k, v in tables.items() if named is None or k[0] == named}
-    (mat, size), _ = min(candidates.items(), key=lambda kv: (math.hypot(kv[1][0] - lf, kv[1][1] - lt), kv[0]))
-    how = "nearest shipped table in energy-weighted mean log-frequency and log-T60"
-    if named:
-        return mat, size, f"material from the preset's material {material_text!r}; size: {how}"
-    return mat, size, f"material and size: {how} (the preset's material {material_text!r} names none)"
-
-
-@functools.lru_cache(maxsize=None)
-def typical_bounciness(material: str) -> float:
-    """Median Unity bounciness of tdw's ``objects.csv`` rows of ``material`` (0.4 without tdw).
-
-    Bounciness does not change PyImpact's sound; it is filled in for completeness.
-    """
-    root = _tdw_dir()
-    path = root / "physics_audio" / "objects.csv" if root else None
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:     # type: ignore[arg-type]
-            values = [float(r["bounciness"]) for r in csv.DictReader(fh) if r.get("material") == material]
-    except (OSError, TypeError, ValueError, KeyError):
-        values = []
-    return round(statistics.median(values), 3) if values else 0.4
-
-
-# ---------------------------------------------------------------------------------------
-# Building the export
-# ---------------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class TdwBody:
     """Everything exported for one body (object or tool)."""
@@ -424,10 +309,6 @@ class TdwBody:
         return 20.0 * math.log10(FLOOR_AMP / self.amp)
 
 
-def _loudest_impact(preset: Preset):
-    return max(preset.impacts, key=lambda i: (i.magnitude, -i.time_s))
-
-
 def _peak_amp(preset: Preset, part: str) -> float:
     from ..rendering import render
 
@@ -445,10 +326,10 @@ def build_bodies(preset: Preset, *, peak_db: float = DEFAULT_PEAK_DB) -> tuple[l
     Raises:
         WorkbenchError: the object has no modes PyImpact can play.
     """
-    slug = slugify(preset.name)
+    slug = slugify(preset.name, default="preset")
     warnings_: list[str] = []
     notes: list[str] = []
-    impact = _loudest_impact(preset)
+    impact = loudest_impact(preset)
     mass, mass_warnings = mass_from_contact(impact.contact_s)
     warnings_ += mass_warnings
     bodies: list[TdwBody] = []
@@ -554,19 +435,21 @@ def write_tdw(preset: Preset, folder: Path, *,
 
     check: dict[str, Any] | None = None
     line = "not run (tdw is not installed here)"
-    if _tdw_dir() is not None:
+    if tdw_dir() is not None:
+        from .tdw_verify import ROUND_TRIP_GATE, mode_sum_distance    # it imports this module: import late
         try:
-            distance = _mode_sum_distance(preset, bodies[0])[0]
+            distance = mode_sum_distance(preset, bodies[0])[0]
         except Exception as e:    # noqa: BLE001 - the check is a bonus; never fail an export on it
             line = f"not run ({type(e).__name__}: {e})"
             notes.append(f"round trip with tdw's synthesiser {line}")
         else:
-            check = {"distance": distance, "max_allowed": 0.05,
+            check = {"distance": distance, "max_allowed": ROUND_TRIP_GATE,
                      "compared": "tdw Modes.sum_modes(fs=44100, resonance=1) of object_modes.json vs "
                                  "workbench modal_ir of the same modes (cosine phase, cut at -80 dB)"}
-            line = f"normalised spectral distance {distance:.2g} (<= 0.05 required)"
-            if distance > 0.05:
-                warnings_.append(f"round trip: tdw's synthesiser differs from ours (distance {distance:.3f} > 0.05)")
+            line = f"normalised spectral distance {distance:.2g} (<= {ROUND_TRIP_GATE:g} required)"
+            if distance > ROUND_TRIP_GATE:
+                warnings_.append(f"round trip: tdw's synthesiser differs from ours (distance {distance:.3f} > "
+                                 f"{ROUND_TRIP_GATE:g})")
     record = {
         "sample_rate": TDW_SAMPLE_RATE,
         "tdw_version": TDW_VERSION,
@@ -587,205 +470,3 @@ def write_tdw(preset: Preset, folder: Path, *,
     return files, warnings_, notes, record
 
 
-# ---------------------------------------------------------------------------------------
-# Round trip: ThreeDWorld's own synthesiser vs ours
-# ---------------------------------------------------------------------------------------
-
-def _require_modes_class():
-    try:
-        from tdw.physics_audio.modes import Modes
-    except ImportError:
-        raise WorkbenchError("round trip: needs the tdw package (pip install tdw==1.13.0.0)") from None
-    return Modes
-
-
-def tdw_mode_sum(modes_json: dict[str, Any], *, resonance: float = 1.0) -> np.ndarray:
-    """ThreeDWorld's bare mode sum of a ``Modes`` JSON: ``Modes(...).sum_modes(fs=44100)``.
-
-    Args:
-        modes_json: ``{"frequencies": Hz, "powers": dB, "decay_times": ms, ...}``.
-        resonance: PyImpact's T60 multiplier.
-
-    Returns:
-        (n_samples,) float64 at 44.1 kHz; its length is the longest mode's -80 dB point.
-    """
-    Modes = _require_modes_class()
-    modes = Modes(np.asarray(modes_json["frequencies"], dtype=np.float64),
-                  np.asarray(modes_json["powers"], dtype=np.float64),
-                  np.asarray(modes_json["decay_times"], dtype=np.float64))
-    return np.asarray(modes.sum_modes(fs=TDW_SAMPLE_RATE, resonance=resonance), dtype=np.float64)
-
-
-def tdw_mode_lengths(powers_db, decay_times_ms, *, sample_rate: int = TDW_SAMPLE_RATE) -> np.ndarray:
-    """(K,) samples PyImpact keeps of each mode: ``ceil(T60 * (80 + p) / 60 * fs)`` (<= 0: none)."""
-    p = np.asarray(powers_db, dtype=np.float64)
-    t_ms = np.asarray(decay_times_ms, dtype=np.float64)
-    return np.ceil(t_ms * (80.0 + p) / 60.0 / 1e3 * sample_rate).astype(np.int64)
-
-
-def reference_mode_sum(freqs_hz, t60_s, gains_db, *, n_samples: int, sample_rate: int = TDW_SAMPLE_RATE,
-                       phase: str = "sin", lengths=None, chunk_elements: int = 4_000_000) -> np.ndarray:
-    """Our modal IR (`workbench.functional.modal.modal_ir`), optionally in PyImpact's conventions.
-
-    With ``phase="cos"`` each mode is turned from our sine phase into PyImpact's cosine
-    phase exactly, using the damped-sinusoid identity on two neighbouring samples
-    (s = our mode, r = per-sample decay, w = 2 pi f / fs)::
-
-        c[n] = (s[n + 1] - r cos(w) s[n]) / (r sin(w))
-
-    Args:
-        freqs_hz, t60_s, gains_db: (K,) modes (Hz, s, dB).
-        n_samples: Output length.
-        sample_rate: Hz.
-        phase: ``"sin"`` (our renderer) or ``"cos"`` (PyImpact).
-        lengths: Optional (K,) samples to keep of each mode (PyImpact cuts at -80 dB).
-        chunk_elements: Memory bound: modes are rendered in chunks of this many samples.
-
-    Returns:
-        (n_samples,) float64 sum of the modes.
-    """
-    f = np.asarray(freqs_hz, dtype=np.float64).reshape(-1)
-    t = np.asarray(t60_s, dtype=np.float64).reshape(-1)
-    g = np.asarray(gains_db, dtype=np.float64).reshape(-1)
-    if phase not in ("sin", "cos"):
-        raise WorkbenchError(f"phase: {phase!r} is not 'sin' or 'cos'")
-    out = np.zeros(n_samples, dtype=np.float64)
-    if f.size == 0 or n_samples <= 0:
-        return out
-    extra = 1 if phase == "cos" else 0
-    step = max(1, chunk_elements // (n_samples + extra))
-    n = np.arange(n_samples)
-    for lo in range(0, f.size, step):
-        sl = slice(lo, lo + step)
-        # one mode per batch item: (K_chunk, 1) -> (K_chunk, n_samples + extra), all float64
-        s = modal_ir(torch.as_tensor(f[sl, None]), torch.as_tensor(t[sl, None]), torch.as_tensor(g[sl, None]),
-                     n_samples=n_samples + extra, sample_rate=sample_rate).numpy()
-        if phase == "cos":
-            w = 2.0 * math.pi * f[sl] / sample_rate
-            r = np.exp(-specs.T60_DECAY / (t[sl] * sample_rate))
-            s = (s[:, 1:] - (r * np.cos(w))[:, None] * s[:, :-1]) / (r * np.sin(w))[:, None]
-        if lengths is not None:
-            s = np.where(n[None, :] < np.asarray(lengths)[sl, None], s, 0.0)
-        out += s.sum(axis=0)
-    return out
-
-
-def _roundtrip_json(obj: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json_bytes(obj).decode("utf-8"))     # exactly what a reader of the file gets
-
-
-def _mode_sum_distance(preset: Preset, body: TdwBody) -> tuple[float, np.ndarray, np.ndarray]:
-    """Distance between tdw's sum of the exported Modes JSON and our same modes (cos, cut)."""
-    exported = _roundtrip_json(body.modes_json())
-    tdw = tdw_mode_sum(exported)
-    src = preset.object.modes if body.role == "object" else preset.tool.modes
-    picked = [src[i] for i in body.modes.source_index]
-    t60 = np.maximum([m.t60_s for m in picked], MIN_T60_S)
-    ours = reference_mode_sum([m.freq_hz for m in picked], t60, [m.gain_db for m in picked],
-                              n_samples=tdw.size, phase="cos",
-                              lengths=tdw_mode_lengths(exported["powers"], exported["decay_times"]))
-    ours *= 10.0 ** (body.modes.offset_db / 20.0)    # our dB per unit impulse -> PyImpact's dB re 1
-    return spectral_distance(tdw, ours), tdw, ours
-
-
-class _PkgResourcesShim(types.ModuleType):
-    """Stand-in for setuptools' ``pkg_resources`` (gone from setuptools >= 81), enough for tdw."""
-
-    @staticmethod
-    def resource_filename(package: str, resource: str) -> str:
-        spec = importlib.util.find_spec(package)
-        base = Path(spec.origin).parent if spec and spec.origin else Path(".")
-        path = base / resource
-        if not path.exists() and path.parent.is_dir():     # tdw ships Ceramic_3_mm.json
-            for candidate in path.parent.iterdir():
-                if candidate.name.lower() == path.name.lower():
-                    return str(candidate)
-        return str(path)
-
-
-def _import_py_impact():
-    """``tdw.add_ons.py_impact.PyImpact``, importable without ``pkg_resources`` (shim removed after)."""
-    added = False
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-        sys.modules["pkg_resources"] = _PkgResourcesShim("pkg_resources")
-        added = True
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # pydub warns when ffmpeg is missing; unused here
-            from tdw.add_ons.py_impact import PyImpact
-    except ImportError as e:
-        raise WorkbenchError(f"round trip: cannot import tdw's PyImpact ({e})") from None
-    finally:
-        if added:
-            sys.modules.pop("pkg_resources", None)
-    return PyImpact
-
-
-def _impact_distance(preset: Preset, body: TdwBody) -> float:
-    """Full impact: PyImpact's ``_synth_impact_modes`` (half-sine contact) vs our object render."""
-    from ..rendering import render
-
-    PyImpact = _import_py_impact()
-    Modes = _require_modes_class()
-    exported = _roundtrip_json(body.modes_json())
-    modes = Modes(*(np.asarray(exported[k], dtype=np.float64) for k in ("frequencies", "powers", "decay_times")))
-    silent = Modes(np.array([100.0]), np.array([-90.0]), np.array([10.0]))   # an empty Modes crashes
-    x = np.asarray(PyImpact._synth_impact_modes(modes, silent, exported["mass_kg"], 1.0, 1.0), dtype=np.float64)
-    tau = body.contact_s
-    single = preset.replace(impacts=[{"time_s": tau, "contact_s": tau, "magnitude": 1.0}], tool=None)
-    shift = int(round(tau * TDW_SAMPLE_RATE))     # our pulse is centred at 1.5 tau, PyImpact's at 0.5 tau
-    y = render(single, duration_s=(x.size + shift) / TDW_SAMPLE_RATE, sample_rate=TDW_SAMPLE_RATE,
-               parts="object", device="cpu").astype(np.float64)[shift:shift + x.size]
-    return spectral_distance(x / np.abs(x).max(), y / max(np.abs(y).max(), 1e-30))
-
-
-def round_trip(preset, *, peak_db: float = DEFAULT_PEAK_DB, impact: bool = True) -> dict[str, Any]:
-    """Render the exported object with ThreeDWorld's own synthesiser and compare with ours.
-
-    Figures (normalised multi-scale spectral distance, 0 = identical, 1 = white noise):
-
-    * ``distance`` (the check, must be <= 0.05): ``Modes.sum_modes(fs=44100, resonance=1)`` of
-      ``object_modes.json`` (after JSON serialisation) vs `modal_ir` of the same preset modes
-      in PyImpact's conventions (cosine phase, each mode cut at its -80 dB point), scaled by
-      the export's dB offset. It checks every unit conversion (Hz, dB, s -> ms, T60).
-    * ``distance_material``: the 10-mode material table summed by tdw (without PyImpact's
-      random jitter) vs *all* the preset's object modes rendered by us as they are (sine
-      phase, no cut): what PyImpact's material path keeps of the fitted sound.
-    * ``distance_impact`` (``impact=True``): PyImpact's ``_synth_impact_modes`` (half-sine
-      contact from ``mass_kg``, peak-normalised) vs our object-only render of one impact.
-
-    Args:
-        preset: A `Preset` or a preset path.
-        peak_db: As in the export.
-        impact: Also compute ``distance_impact`` (imports PyImpact, ~2 s the first time).
-
-    Returns:
-        A dict with the preset name, mode counts, offset, mass and the distances.
-
-    Raises:
-        WorkbenchError: tdw is not installed, or the preset cannot be exported.
-    """
-    preset, source = as_preset(preset)
-    bodies, warnings_, _ = build_bodies(preset, peak_db=peak_db)
-    body = bodies[0]
-    distance, tdw, _ = _mode_sum_distance(preset, body)
-
-    cf, op, rt, _ = body.modes.material_table()
-    table = tdw_mode_sum({"frequencies": cf, "powers": op, "decay_times": [1000.0 * v for v in rt]})
-    audible = [m for m in preset.object.modes if m.freq_hz < TDW_SAMPLE_RATE / 2]
-    ours_all = reference_mode_sum([m.freq_hz for m in audible], [m.t60_s for m in audible],
-                                  [m.gain_db for m in audible], n_samples=table.size, phase="sin")
-    ours_all *= 10.0 ** (body.modes.offset_db / 20.0)
-    result = {
-        "preset": preset.name, "source": source, "n_modes_preset": len(preset.object.modes),
-        "n_modes_exported": body.modes.n_modes, "n_material_modes": min(N_MATERIAL_MODES, body.modes.n_modes),
-        "offset_db": body.modes.offset_db, "mass_kg": body.mass_kg, "n_samples": int(tdw.size),
-        "duration_s": tdw.size / TDW_SAMPLE_RATE, "distance": distance,
-        "distance_material": spectral_distance(table, ours_all), "warnings": warnings_,
-    }
-    if impact:
-        result["distance_impact"] = _impact_distance(preset, body)
-    result["ok"] = bool(distance <= 0.05)
-    return result

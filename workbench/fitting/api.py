@@ -1,73 +1,70 @@
 """`workbench.fit` (`workbench.fitting.api.fit`): from recordings to fitted presets.
 
 Pipeline per clip: detect the strikes, cut the window that holds them and their
-ring, estimate modes / noise floor / room decay from the signal (physics prior),
-then refine every parameter by analysis by synthesis. Several clips can share one
-object (joint fit) or be labelled (tool, object) for source separation; a file
-longer than ``max_clip_s`` is cut into per-strike segments fitted jointly.
+ring (`clips`), estimate modes / noise floor / room decay from the signal (`prior`),
+then refine every parameter by analysis by synthesis (`optimize`). Several clips can
+share one object (joint fit) or be labelled (tool, object) for source separation; a
+file longer than ``clips.MAX_CLIP_S`` is cut into per-strike segments fitted jointly.
+
+Example:
+    >>> from workbench.presets import Preset, default_noise
+    >>> from workbench.rendering import render
+    >>> bell = Preset(name="bell", sample_rate=16000, duration_s=1.0, noise=default_noise(-75.0),
+    ...               object={"modes": [{"freq_hz": 700, "t60_s": 0.5, "gain_db": -6}]},
+    ...               impacts=[{"time_s": 0.1, "contact_s": 2e-4, "magnitude": 1}])
+    >>> clip = Clip(name="my bell", audio=render(bell, device="cpu"), sample_rate=16000)
+    >>> result = fit(clip, n_modes=2, steps=5, reverb=False, device="cpu")
+    >>> result.preset.name, result.preset.provenance["settings"]["steps"], len(result.loss_histories)
+    ('my bell', 5, 1)
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import math
-import os
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from .. import specs
-from ..version import __version__
-from ..analysis.detect import detect_impacts, segment_impacts
-from ..analysis.modes import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
-from ..audio import check_audio, load_audio, resample
+from ..controls import preset_from_controls
 from ..errors import WorkbenchError
-from ..losses import MultiScaleSpectralLoss, normalized_distance
+from ..losses import normalized_distance
 from ..presets import Preset
-from ..rendering import resolve_device
+from ..rendering import render, render_batch, resolve_device
 from ..synth import ImpactSynth
+from ..version import __version__
+from .clips import Clip, Window, as_clips, clipping_warning, fit_window, is_long, segment_long
 from .labels import ClipLabel, resolve_labels
 from .optimize import optimize
-from .params import BankInit, ClipInit, FitParams, gain_for_amplitude
+from .params import FitParams
+from .prior import initial_params
+from .settings import FitSettings
 
-# Lead-in before the first strike kept in the fitted window (background noise).
-PRE_ONSET_S = 0.05
-# The fitted window ends this long after the ring has sunk into the noise floor ...
-TAIL_MARGIN_S = 0.15
-# ... and is at least / at most this long after the last strike.
-MIN_RING_S, MAX_RING_S = 0.3, 2.5
-# Shortest initial contact duration; the start is estimated from the modes' high-frequency
-# roll-off (`estimate_contact_s`), and mode gains are compensated for its spectrum.
-CONTACT_INIT_S = 1.5e-4
-# Files longer than this are cut into per-strike segments (bounded memory).
-MAX_CLIP_S = 12.0
-MAX_SEGMENTS = 12
-# Tool modes start this far below the object's loudest mode.
-TOOL_INIT_DB = -30.0
-
-
-@dataclass
-class Clip:
-    """A mono recording to fit."""
-
-    name: str
-    audio: np.ndarray
-    sample_rate: int
-    path: str | None = None
-    sha256: str | None = None
-    offset_s: float = 0.0           # where this clip starts in its source file
+_DEFAULTS = FitSettings()
+# How a fit in parts stopped, from the most to the least telling.
+_STOPPED = ("cancelled", "diverged", "steps", "converged")
 
 
 @dataclass
 class FitProgress:
-    """What the callback receives every few steps."""
+    """What the callback receives every ``report_every`` steps.
+
+    Clips at different sample rates fitted without ``joint``/``labels`` run in parts
+    (one per rate), one after the other; ``step`` counts over all of them, each part
+    counted as ``steps`` long (a part that converges early skips ahead), and
+    ``presets``/``render`` show the clips of the part that is running.
+
+    Attributes:
+        step: Optimiser step over the whole fit, from 0.
+        total_steps: ``steps`` times the number of parts.
+        loss: Spectral loss of this step (of the part that is running).
+        elapsed_s: Seconds of optimisation so far (all parts).
+        part, n_parts: Which part is running, of how many.
+    """
 
     step: int
     total_steps: int
@@ -75,18 +72,21 @@ class FitProgress:
     elapsed_s: float
     _make_presets: Callable[[], list[Preset]] = field(repr=False)
     _render: Callable[[str, int], np.ndarray] = field(repr=False)
+    part: int = 0
+    n_parts: int = 1
 
     @property
     def preset(self) -> Preset:
-        """The current estimate of clip 0 as a preset."""
+        """The current estimate of the part's first clip as a preset."""
         return self._make_presets()[0]
 
     @property
     def presets(self) -> list[Preset]:
+        """The current estimate of every clip of the part, in input order."""
         return self._make_presets()
 
     def render(self, parts: str = "all", index: int = 0) -> np.ndarray:
-        """Render the current estimate of clip ``index`` (the target's length)."""
+        """Render the current estimate of the part's clip ``index`` (its target's length and rate)."""
         return self._render(parts, index)
 
 
@@ -95,14 +95,22 @@ class FitResult:
     """A finished fit.
 
     Attributes:
-        presets: One preset per clip (joint fits share the object's modes).
-        targets: The clips that were fitted (mono float32, at ``sample_rate``).
-        loss_history: Spectral loss per optimiser step.
+        presets: One preset per clip, in input order, named after the clip (joint fits
+            share the object's modes).
+        targets: The clips that were fitted (mono float32, each at its preset's sample rate).
+        sample_rate: The first clip's rate (Hz); clips of other rates were fitted in
+            their own part, and each preset carries its clip's rate.
+        loss_history: Spectral loss per optimiser step; for a fit in parts, the parts'
+            histories one after the other.
         distances: Normalised spectral distance of each clip's fit (0 identical, 1 noise).
         impacts: Detected strike times (s) per clip.
-        cancelled: Whether the fit was cancelled (the best result so far is kept).
+        steps_run: Optimiser steps run (summed over parts).
+        stopped: ``steps``, ``converged``, ``cancelled`` or ``diverged`` (for parts, the
+            first of cancelled, diverged, steps, converged that any part reports).
+        elapsed_s: Wall time of the whole fit.
         warnings: Things the user should know (clipping, ...).
         file_preset: For a long file fitted by segments, one preset for the whole file.
+        loss_histories: Each part's loss per step (one list for a fit in one part).
     """
 
     presets: list[Preset]
@@ -116,6 +124,7 @@ class FitResult:
     elapsed_s: float
     warnings: list[str] = field(default_factory=list)
     file_preset: Preset | None = None
+    loss_histories: list[list[float]] = field(default_factory=list)
 
     @property
     def preset(self) -> Preset:
@@ -133,273 +142,57 @@ class FitResult:
 
     def render(self, parts: str = "all", index: int = 0) -> np.ndarray:
         """Render clip ``index``'s fit with the length and rate of its target."""
-        from ..rendering import render
-
-        return render(self.presets[index], duration_s=len(self.targets[index]) / self.sample_rate,
-                      sample_rate=self.sample_rate, device="cpu", parts=parts)
-
-
-# ---------------------------------------------------------------------------------------
-# Inputs
-# ---------------------------------------------------------------------------------------
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _as_clips(audio_or_paths, *, sample_rate: int | None, channel: int | None) -> list[Clip]:
-    items = audio_or_paths
-    if isinstance(items, (str, os.PathLike)) or (isinstance(items, tuple) and len(items) == 2
-                                                   and isinstance(items[0], np.ndarray)):
-        items = [items]
-    clips = []
-    for i, item in enumerate(items):
-        if isinstance(item, (str, os.PathLike)):
-            audio, sr = load_audio(item, channel=channel)
-            clips.append(Clip(Path(item).stem, audio, sr, str(item), _sha256(str(item))))
-        elif isinstance(item, tuple) and len(item) == 2:
-            name = f"clip{i}"
-            audio = check_audio(np.asarray(item[0], dtype=np.float32).reshape(-1), item[1], name=name)
-            clips.append(Clip(name, audio, int(item[1])))
-        else:
-            raise WorkbenchError(f"audio_or_paths[{i}]: expected a file path or an (audio, sample_rate) "
-                                 f"tuple, got {type(item).__name__}")
-    if not clips:
-        raise WorkbenchError("audio_or_paths: no recordings given")
-    for c in clips:
-        target_rate = sample_rate or (c.sample_rate if specs.SAMPLE_RATE.contains(c.sample_rate) else 44100)
-        if not specs.SAMPLE_RATE.contains(target_rate):
-            raise WorkbenchError(f"sample_rate: {target_rate} Hz is outside [16000, 96000] Hz")
-        if target_rate != c.sample_rate:
-            c.audio, c.sample_rate = resample(c.audio, c.sample_rate, target_rate), target_rate
-    return clips
-
-
-def _clipping_warning(clip: Clip) -> str | None:
-    peak = float(np.max(np.abs(clip.audio)))
-    at_peak = np.abs(clip.audio) >= 0.999 * peak
-    runs = np.count_nonzero(at_peak[1:] & at_peak[:-1])
-    if peak >= 0.98 and runs >= 3:
-        return (f"{clip.name}: the recording looks clipped ({runs + 1} samples stuck at full scale); "
-                "the fit proceeds but loud strikes are underestimated")
-    return None
-
-
-def _ring_end(audio: np.ndarray, sample_rate: int, after: int) -> int:
-    """Sample where the ring after ``after`` has first sunk to the noise floor (+ margin)."""
-    hop = max(1, int(0.01 * sample_rate))
-    frames = np.lib.stride_tricks.sliding_window_view(audio, hop)[::hop]
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-20
-    level = 10 * np.log10(np.convolve(power, np.ones(5) / 5, mode="same"))   # 50 ms smoothing
-    floor = np.percentile(level, 10)
-    start = after // hop + 2
-    below = np.flatnonzero(level[start:] < floor + 6.0)
-    end = (start + below[0]) * hop if len(below) else len(audio)
-    return int(end + TAIL_MARGIN_S * sample_rate)
-
-
-@dataclass
-class _Window:
-    clip: Clip
-    start: int
-    impacts: list        # detected Impact objects (times relative to the clip)
-    length: int = 0
-
-
-def _window(clip: Clip, sensitivity: float) -> _Window:
-    sr = clip.sample_rate
-    impacts = detect_impacts(clip.audio, sr, sensitivity=sensitivity)
-    if not impacts:
-        raise WorkbenchError(f"{clip.name}: no impact detected (try a higher sensitivity than {sensitivity})")
-    first, last = impacts[0].time_s, impacts[-1].time_s
-    start = max(0, int((first - PRE_ONSET_S) * sr))
-    last_i = int(last * sr)
-    end = min(len(clip.audio), max(last_i + int(MIN_RING_S * sr),
-                                   min(_ring_end(clip.audio, sr, last_i), last_i + int(MAX_RING_S * sr))))
-    n_fft_max = max(MultiScaleSpectralLoss().fft_sizes)
-    if end - start < n_fft_max:
-        raise WorkbenchError(f"{clip.name}: too short to fit ({(end - start) / sr * 1e3:.0f} ms after the "
-                             f"strike; at least {n_fft_max} samples are needed)")
-    return _Window(clip, start, impacts, end - start)
-
-
-def _segment_long(clip: Clip, sensitivity: float) -> list[Clip]:
-    sr = clip.sample_rate
-    impacts = detect_impacts(clip.audio, sr, sensitivity=sensitivity)
-    if not impacts:
-        raise WorkbenchError(f"{clip.name}: no impact detected (try a higher sensitivity than {sensitivity})")
-    segments = segment_impacts(clip.audio, sr, impacts, pre_s=PRE_ONSET_S, max_len_s=MAX_RING_S)
-    segments = sorted(segments, key=lambda s: -s.impact.peak_db)[:MAX_SEGMENTS]
-    segments.sort(key=lambda s: s.start_s)
-    out = []
-    for k, seg in enumerate(segments):
-        part = clip.audio[seg.samples(sr)]
-        if len(part) < 2048:
-            continue
-        out.append(Clip(f"{clip.name}#{k}", part, sr, clip.path, clip.sha256, offset_s=seg.start_s))
-    if not out:
-        raise WorkbenchError(f"{clip.name}: the strikes are too close together to fit")
-    return out
-
-
-# ---------------------------------------------------------------------------------------
-# Initialisation (physics prior)
-# ---------------------------------------------------------------------------------------
-
-def _clip_init(win: _Window, audio: np.ndarray, *, reverb_freqs, noise_freqs) -> tuple[ClipInit, dict]:
-    sr = win.clip.sample_rate
-    times = np.array([imp.time_s for imp in win.impacts]) - win.start / sr
-    levels = np.array([imp.peak_db for imp in win.impacts])
-    loudest = int(np.argmax(levels))
-    mags = 10 ** ((levels - levels[loudest]) / 20)
-    onset = float(times[loudest])
-    noise = estimate_noise_bands(audio, sr, band_freqs_hz=np.array(noise_freqs), onset_s=float(times[0]))
-    room_t60 = estimate_room_decay(audio, sr, band_freqs_hz=np.array(reverb_freqs), onset_s=onset)
-    init = ClipInit(
-        times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
-        acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise),
-        reverb_gains_db=np.full(len(reverb_freqs), -35.0), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
-    return init, {"onset_s": onset}
-
-
-def _bank_init(audio: np.ndarray, sr: int, onset_s: float, n_modes: int) -> tuple[BankInit, float]:
-    """Initial modes and contact duration; gains are compensated for the contact's spectrum."""
-    est = estimate_modes(audio, sr, n_modes=n_modes, onset_s=onset_s, max_freq_hz=0.45 * sr)
-    if len(est.freqs_hz) == 0:
-        raise WorkbenchError("no resonant modes found above the noise floor")
-    order = np.argsort(est.freqs_hz)
-    f, amp = np.asarray(est.freqs_hz)[order], np.asarray(est.amplitudes)[order]
-    contact = estimate_contact_s(f, amp, min_s=CONTACT_INIT_S)
-    return BankInit(freqs_hz=f, t60_s=np.asarray(est.t60_s)[order],
-                    gains_db=gain_for_amplitude(amp, f, contact)), contact
-
-
-def _random_bank(n_modes: int, max_freq_hz: float, rng) -> BankInit:
-    """DiffImpact-style start: modes spread at random over the whole range."""
-    f = np.sort(np.exp(rng.uniform(np.log(50.0), np.log(max_freq_hz), n_modes)))
-    return BankInit(freqs_hz=f, t60_s=np.exp(rng.uniform(np.log(0.05), np.log(1.0), n_modes)),
-                    gains_db=rng.normal(-30.0, 5.0, n_modes))
-
-
-def _split_tool_modes(banks: dict, labels: list[ClipLabel], n_tool_modes: int, rng) -> dict:
-    """Tool modes: start each tool with the modes its clips share across different objects,
-    else with quiet modes spread over the upper spectrum."""
-    tools = {}
-    for tool in sorted({lab.tool for lab in labels if lab.tool}):
-        objects_struck = [lab.object for lab in labels if lab.tool == tool]
-        shared = []
-        per_object = [banks[o] for o in dict.fromkeys(objects_struck)]
-        if len(per_object) >= 2:
-            ref = per_object[0]
-            for f, t, g in zip(ref.freqs_hz, ref.t60_s, ref.gains_db):
-                if all(np.min(np.abs(b.freqs_hz / f - 1)) < 0.005 for b in per_object[1:]):
-                    shared.append((f, t, g))
-        shared = shared[:n_tool_modes]
-        n_fill = n_tool_modes - len(shared)
-        loud = max(float(np.max(b.gains_db)) for b in banks.values())
-        fill_f = np.geomspace(1500.0, 15000.0, max(n_fill, 1))[:n_fill] * rng.uniform(0.97, 1.03, n_fill)
-        freqs = np.concatenate([[s[0] for s in shared], fill_f])
-        t60 = np.concatenate([[s[1] for s in shared], np.full(n_fill, 0.05)])
-        gains = np.concatenate([[s[2] for s in shared], np.full(n_fill, loud + TOOL_INIT_DB)])
-        order = np.argsort(freqs)
-        tools[tool] = BankInit(freqs[order], t60[order], gains[order])
-    return tools
-
-
-# ---------------------------------------------------------------------------------------
-# The fit
-# ---------------------------------------------------------------------------------------
-
-def _presets_from_params(params: FitParams, windows: list[_Window], scales: list[float], *,
-                         reverb: bool, provenance: dict, labels: list[ClipLabel] | None) -> list[Preset]:
-    with torch.no_grad():
-        c = params.controls(reverb=reverb)
-        arr = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
-        f, t60, g = arr(c.freqs_hz), arr(c.t60_s), arr(c.gains_db)
-        tf = tt = tg = None
-        if c.tool_freqs_hz is not None:
-            tf, tt, tg = arr(c.tool_freqs_hz), arr(c.tool_t60_s), arr(c.tool_gains_db)
-        times, contacts, mags = arr(c.times_s), arr(c.contacts_s), arr(c.magnitudes)
-        acc, noise = arr(c.acceleration), arr(c.noise_gains_db)
-        rg, rt = arr(c.reverb_gains_db), arr(c.reverb_t60_s)
-    presets = []
-    # The fit ran on peak-normalised clips: each clip's level goes back into its impact
-    # magnitudes (shared modes stay shared) and its noise floor.
-    for i, (win, scale) in enumerate(zip(windows, scales)):
-        sr = win.clip.sample_rate
-        level_db = 20 * math.log10(scale)
-        modes = lambda F, T, G: sorted(  # noqa: E731
-            ({"freq_hz": float(specs.FREQ_HZ.clip(a)), "t60_s": float(specs.T60_S.clip(b)),
-              "gain_db": float(specs.GAIN_DB.clip(d))} for a, b, d in zip(F, T, G) if d > -190),
-            key=lambda m: m["freq_hz"])
-        n_imp = len(win.impacts)
-        label = labels[i] if labels else None
-        presets.append(Preset(
-            name=win.clip.name, sample_rate=sr, duration_s=len(win.clip.audio) / sr,
-            material=label.material if label else "",
-            tags=tuple(t for t in ((label.tool, label.object) if label else ()) if t),
-            object={"modes": modes(f[i], t60[i], g[i])},
-            tool={"modes": modes(tf[i], tt[i], tg[i])} if tf is not None and np.any(tg[i] > -190) else None,
-            impacts=[{"time_s": float(times[i, k] + win.start / sr),
-                      "contact_s": float(specs.CONTACT_S.clip(contacts[i, k])),
-                      "magnitude": float(specs.MAGNITUDE.clip(mags[i, k] * scale))} for k in range(n_imp)],
-            acceleration=float(specs.ACCELERATION.clip(acc[i])),
-            noise={"bands": [{"freq_hz": fq, "gain_db": float(specs.NOISE_GAIN_DB.clip(v + level_db))}
-                             for fq, v in zip(params.noise_freqs_hz, noise[i])]},
-            reverb={"enabled": bool(reverb), "bands": [
-                {"freq_hz": fq, "gain_db": float(specs.REVERB_GAIN_DB.clip(a)), "t60_s": float(specs.REVERB_T60_S.clip(b))}
-                for fq, a, b in zip(params.reverb_freqs_hz, rg[i], rt[i])]},
-            provenance={**provenance, "source": win.clip.path or win.clip.name, "sha256": win.clip.sha256,
-                        "offset_s": win.clip.offset_s},
-        ))
-    return presets
+        sr = self.presets[index].sample_rate
+        return render(self.presets[index], duration_s=len(self.targets[index]) / sr, sample_rate=sr,
+                      device="cpu", parts=parts)
 
 
 def fit(
     audio_or_paths,
     *,
     sample_rate: int | None = None,
-    n_modes: int = 48,
-    steps: int = 250,
+    n_modes: int = _DEFAULTS.n_modes,
+    steps: int = _DEFAULTS.steps,
     device=None,
     callback: Callable[[FitProgress], None] | None = None,
-    seed: int = 0,
+    seed: int = _DEFAULTS.seed,
     joint: bool = False,
     labels=None,
     cancel: threading.Event | None = None,
     channel: int | None = None,
-    sensitivity: float = 0.5,
-    lr: float = 0.05,
-    reverb: bool = True,
-    n_tool_modes: int = 16,
-    report_every: int = 10,
-    init: str = "physics",
-    patience: int | None = 40,
+    sensitivity: float = _DEFAULTS.sensitivity,
+    lr: float = _DEFAULTS.lr,
+    reverb: bool = _DEFAULTS.reverb,
+    n_tool_modes: int = _DEFAULTS.n_tool_modes,
+    report_every: int = _DEFAULTS.report_every,
+    init: str = _DEFAULTS.init,
+    patience: int | None = _DEFAULTS.patience,
 ) -> FitResult:
     """Fit impact recordings with the physical model.
 
+    Defaults and bounds of the numeric settings are `workbench.fitting.settings.FIT_SPECS`.
+
     Args:
-        audio_or_paths: A path, an ``(audio, sample_rate)`` tuple, or a list of them.
+        audio_or_paths: A path, an ``(audio, sample_rate)`` tuple (named ``clip0``,
+            ``clip1``... by position), a `Clip` (named), or a list of them.
         sample_rate: Fit at this rate (default: the recordings'; joint clips must agree).
         n_modes: Object modes to fit (fewer if the recording has fewer).
         steps: Maximum optimiser steps (stops earlier when converged).
         device: torch device (default: a GPU when there is one).
         callback: Called with a `FitProgress` every ``report_every`` steps.
-        seed: Seed for the parts of the start that are random (tool modes).
+        seed: Seed for the parts of the start that are random (tool modes, random init).
         joint: Several clips, one object: share the object's modes.
         labels: Tool/object labels: a CSV path (file,tool,object[,material]), a dict
-            {file name: (tool, object)}, or ``"names"`` to parse ``*_<tool>_on_<object>``
-            file names. Implies a joint fit with shared tool and object modes.
+            {clip or file name: (tool or None, object)}, or ``"names"`` to parse
+            ``*_<tool>_on_<object>`` names. Implies a joint fit with shared tool and
+            object modes. A long file's segments all get the file's label.
         cancel: A `threading.Event`; setting it stops the fit with the best result so far.
         channel: Channel of multichannel files (default: mix down).
         sensitivity: Impact detection sensitivity in [0, 1].
         lr: Adam learning rate on the unconstrained variables.
         reverb: Fit a room reverb.
         n_tool_modes: Modes per tool for labelled fits.
+        report_every: Steps between two callbacks.
         init: ``"physics"`` (modes, noise floor and room estimated from the signal) or
             ``"random"`` (DiffImpact-style: random modes over the whole range, default
             noise and room; impact times still come from detection). For comparisons.
@@ -407,50 +200,77 @@ def fit(
             (``None``: always run ``steps``).
 
     Returns:
-        A `FitResult`. For several clips without ``joint``/``labels`` each clip gets its own
-        object (fitted together in one batch).
+        A `FitResult`. Several clips without ``joint``/``labels`` each get their own
+        object, fitted together in one batch per sample rate (a part); parts run one
+        after the other with the same settings.
 
     Raises:
-        WorkbenchError: unreadable/silent input, no impact found, clips too short,
-            mismatched sample rates in a joint fit, bad arguments.
+        WorkbenchError: unreadable/silent input, no impact found, clips too short (each
+            naming the clip), mismatched sample rates in a joint fit, bad arguments
+            (naming the argument).
     """
     t_start = time.perf_counter()
-    if not (1 <= n_modes <= 1024):
-        raise WorkbenchError(f"n_modes: {n_modes} is outside [1, 1024]")
-    if not (1 <= steps <= 100_000):
-        raise WorkbenchError(f"steps: {steps} is outside [1, 100000]")
-    if not (0.0 <= sensitivity <= 1.0):
-        raise WorkbenchError(f"sensitivity: {sensitivity} is outside [0, 1]")
-    if init not in ("physics", "random"):
-        raise WorkbenchError(f"init: {init!r} is not 'physics' or 'random'")
+    settings = FitSettings(n_modes=n_modes, steps=steps, patience=patience, lr=lr, sensitivity=sensitivity,
+                           n_tool_modes=n_tool_modes, report_every=report_every, init=init, reverb=reverb,
+                           seed=seed)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    clips = _as_clips(audio_or_paths, sample_rate=sample_rate, channel=channel)
+    clips = as_clips(audio_or_paths, sample_rate=sample_rate, channel=channel)
     clip_labels = resolve_labels(labels, clips) if labels is not None else None
     shared = joint or clip_labels is not None
     if shared and len({c.sample_rate for c in clips}) > 1:
         listing = ", ".join(f"{c.name} {c.sample_rate} Hz" for c in clips)
         raise WorkbenchError(f"joint fit: the clips have different sample rates ({listing}); "
                              "pass sample_rate= to resample them to one")
-    notes = [w for w in (_clipping_warning(c) for c in clips) if w]
+    notes = [w for w in (clipping_warning(c) for c in clips) if w]
     for note in notes:
         warnings.warn(note, stacklevel=2)
 
     whole_file = None
-    if len(clips) == 1 and len(clips[0].audio) > MAX_CLIP_S * clips[0].sample_rate:
+    if len(clips) == 1 and is_long(clips[0]):
         whole_file = clips[0]
-        clips = _segment_long(whole_file, sensitivity)
+        clips = segment_long(whole_file, settings.sensitivity)
+        if clip_labels is not None:          # every segment has its file's label
+            clip_labels = clip_labels * len(clips)
         shared = True
-    if not shared and len({c.sample_rate for c in clips}) > 1:
-        # Independent fits at different rates: fit each on its own.
-        parts = [fit(c.path or (c.audio, c.sample_rate), sample_rate=c.sample_rate, n_modes=n_modes,
-                     steps=steps, device=device, seed=seed, cancel=cancel, channel=channel,
-                     sensitivity=sensitivity, lr=lr, reverb=reverb) for c in clips]
-        return _concat_results(parts, time.perf_counter() - t_start)
+    groups = [list(range(len(clips)))] if shared else _by_rate(clips)
+    parts, done_s = [], 0.0
+    for k, members in enumerate(groups):
+        report = None
+        if callback is not None:
+            def report(step, loss, elapsed_s, make_presets, render_current, k=k, done_s=done_s):
+                callback(FitProgress(step=k * settings.steps + step, total_steps=len(groups) * settings.steps,
+                                     loss=loss, elapsed_s=done_s + elapsed_s, part=k, n_parts=len(groups),
+                                     _make_presets=make_presets, _render=render_current))
+        part, loop_s = _fit_part([clips[i] for i in members],
+                                 [clip_labels[i] for i in members] if clip_labels else None,
+                                 settings=settings, shared=shared, device=dev, cancel=cancel, report=report)
+        parts.append(part)
+        done_s += loop_s
+    result = parts[0] if len(parts) == 1 else _concat_results(parts, groups)
+    result.elapsed_s = time.perf_counter() - t_start
+    result.warnings = notes
+    if whole_file is not None:
+        result.file_preset = _merge_segments(result.presets, whole_file)
+    return result
 
+
+def _by_rate(clips: list[Clip]) -> list[list[int]]:
+    """Clip indices grouped by sample rate, groups in order of first appearance."""
+    groups: dict[int, list[int]] = {}
+    for i, c in enumerate(clips):
+        groups.setdefault(c.sample_rate, []).append(i)
+    return list(groups.values())
+
+
+def _fit_part(clips: list[Clip], labels: list[ClipLabel] | None, *, settings: FitSettings, shared: bool,
+              device: torch.device, cancel: threading.Event | None,
+              report: Callable | None) -> tuple[FitResult, float]:
+    """Fit clips of one sample rate in one batch; also returns the optimiser's seconds."""
+    t_start = time.perf_counter()
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
     sr = clips[0].sample_rate
-    windows = [_window(c, sensitivity) for c in clips]
+    windows = [fit_window(c, settings.sensitivity) for c in clips]
     n = max(w.length for w in windows)
     targets, scales = [], []
     for w in windows:
@@ -459,95 +279,72 @@ def fit(
         scale = float(np.max(np.abs(seg))) or 1.0
         targets.append(seg / scale)
         scales.append(scale)
-
-    noise_freqs, reverb_freqs = specs.NOISE_BAND_FREQS_HZ, specs.REVERB_BAND_FREQS_HZ
-    inits = [_clip_init(w, t, reverb_freqs=reverb_freqs, noise_freqs=noise_freqs) for w, t in zip(windows, targets)]
-    # Objects: shared (joint / labelled) or one per clip; each starts from its loudest clip.
-    if clip_labels is not None:
-        object_names = list(dict.fromkeys(lab.object for lab in clip_labels))
-        object_of = [object_names.index(lab.object) for lab in clip_labels]
-    elif shared:
-        object_names, object_of = ["object"], [0] * len(clips)
-    else:
-        object_names, object_of = [c.name for c in clips], list(range(len(clips)))
-    banks = {}
-    for o, name in enumerate(object_names):
-        members = [i for i in range(len(clips)) if object_of[i] == o]
-        best = max(members, key=lambda i: np.max(np.abs(clips[i].audio)) / (np.median(np.abs(clips[i].audio)) + 1e-9))
-        if init == "random":
-            banks[name] = _random_bank(n_modes, 0.49 * sr, rng)
-            continue
-        try:
-            banks[name], contact = _bank_init(targets[best], sr, inits[best][1]["onset_s"], n_modes)
-            for i in members:
-                inits[i][0].contacts_s = np.full(len(inits[i][0].times_s), contact)
-        except WorkbenchError as err:
-            raise WorkbenchError(f"{clips[best].name}: {err}") from None
-        # Joint clips have their own levels: referencing gains to `best`, other clips' impacts scale.
-    tool_names, tools = [], {}
-    if clip_labels is not None and any(lab.tool for lab in clip_labels):
-        tools = _split_tool_modes(banks, clip_labels, n_tool_modes, rng)
-        tool_names = list(tools)
-    clip_inits = []
-    for i, (ci, _) in enumerate(inits):
-        ci.object_index = object_of[i]
-        ci.tool_index = tool_names.index(clip_labels[i].tool) if tool_names and clip_labels[i].tool else -1
-        if init == "random":
-            ci.noise_gains_db = np.full_like(ci.noise_gains_db, specs.NOISE_GAIN_DB.default)
-            ci.reverb_t60_s = np.full_like(ci.reverb_t60_s, specs.REVERB_T60_S.default)
-        clip_inits.append(ci)
-
-    params = FitParams([banks[n_] for n_ in object_names], [tools[t] for t in tool_names], clip_inits,
-                       noise_freqs_hz=noise_freqs, reverb_freqs_hz=reverb_freqs,
-                       max_freq_hz=0.49 * sr, local=init == "physics").to(dev)
+    params = initial_params(windows, targets, labels=labels, shared=shared, settings=settings, rng=rng).to(device)
     synth = ImpactSynth(sample_rate=sr, n_samples=n)
-    target = torch.tensor(np.stack(targets), dtype=torch.float32, device=dev)
-    settings = {"n_modes": n_modes, "steps": steps, "lr": lr, "seed": seed, "sensitivity": sensitivity, "init": init,
-                "reverb": reverb, "joint": shared, "device": str(dev)}
-    provenance = {"fitted_by": f"impact-workbench {__version__}", "settings": settings}
+    target = torch.tensor(np.stack(targets), dtype=torch.float32, device=device)
+    provenance = {"fitted_by": f"impact-workbench {__version__}",
+                  "settings": {**settings.to_dict(), "joint": shared, "device": str(device)}}
 
-    def make_presets():
-        return _presets_from_params(params, windows, scales, reverb=reverb, provenance=provenance,
-                                    labels=clip_labels)
+    def make_presets() -> list[Preset]:
+        return _presets(params, windows, scales, reverb=settings.reverb, provenance=provenance, labels=labels)
 
     def render_current(parts: str, index: int) -> np.ndarray:
-        from ..rendering import render
-        p = make_presets()[index]
-        return render(p, duration_s=len(clips[index].audio) / sr, sample_rate=sr, device="cpu", parts=parts)
+        return render(make_presets()[index], duration_s=len(clips[index].audio) / sr, sample_rate=sr,
+                      device="cpu", parts=parts)
 
     on_report = None
-    if callback is not None:
-        def on_report(step, loss, elapsed):
-            callback(FitProgress(step, steps, loss, elapsed, make_presets, render_current))
+    if report is not None:
+        def on_report(step: int, loss: float, elapsed_s: float) -> None:
+            report(step, loss, elapsed_s, make_presets, render_current)
 
-    outcome = optimize(params, synth, target, steps=steps, lr=lr, reverb=reverb, cancel=cancel,
-                       report_every=report_every, on_report=on_report, patience=patience or steps)
+    outcome = optimize(params, synth, target, steps=settings.steps, lr=settings.lr, reverb=settings.reverb,
+                       cancel=cancel, report_every=settings.report_every, on_report=on_report,
+                       patience=settings.patience or settings.steps)
     presets = make_presets()
     distances = _distances(presets, clips)
+    fitted_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     presets = [p.replace(provenance={**p.provenance, "distance": round(d, 4), "steps_run": outcome.steps_run,
-                                     "fitted_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+                                     "fitted_at": fitted_at})
                for p, d in zip(presets, distances)]
     result = FitResult(presets=presets, targets=[c.audio for c in clips], sample_rate=sr,
                        loss_history=outcome.loss_history, distances=distances,
                        impacts=[[imp.time_s for imp in w.impacts] for w in windows],
                        steps_run=outcome.steps_run, stopped=outcome.stopped,
-                       elapsed_s=time.perf_counter() - t_start, warnings=notes)
-    if whole_file is not None:
-        result.file_preset = _merge_segments(presets, whole_file)
-    return result
+                       elapsed_s=time.perf_counter() - t_start, loss_histories=[outcome.loss_history])
+    return result, outcome.elapsed_s
+
+
+def _presets(params: FitParams, windows: list[Window], scales: list[float], *, reverb: bool,
+             provenance: dict, labels: list[ClipLabel] | None) -> list[Preset]:
+    """The current controls as one preset per clip, in file time and at the clip's level.
+
+    The fit ran on peak-normalised windows: each clip's level goes back into its impact
+    magnitudes (shared modes stay shared) and its noise floor.
+    """
+    with torch.no_grad():
+        controls = params.controls(reverb=reverb)
+    presets = []
+    for i, (win, scale) in enumerate(zip(windows, scales)):
+        clip, label = win.clip, labels[i] if labels else None
+        presets.append(preset_from_controls(
+            controls, i, name=clip.name, sample_rate=clip.sample_rate,
+            duration_s=len(clip.audio) / clip.sample_rate, n_impacts=len(win.impacts),
+            time_offset_s=win.start / clip.sample_rate, level=scale,
+            material=label.material if label else "",
+            tags=tuple(t for t in (label.tool, label.object) if t) if label else (),
+            provenance={**provenance, "source": clip.path or clip.name, "sha256": clip.sha256,
+                        "offset_s": clip.offset_s}))
+    return presets
 
 
 def _distances(presets: list[Preset], clips: list[Clip]) -> list[float]:
-    from ..rendering import render_batch
-
+    """Normalised spectral distance of each preset to its clip (all at one sample rate)."""
     sr = clips[0].sample_rate
     n = max(len(c.audio) for c in clips)
     with torch.no_grad():
         y = render_batch(presets, duration_s=n / sr, sample_rate=sr, device="cpu")
-        out = []
-        for i, c in enumerate(clips):
-            out.append(float(normalized_distance(y[i:i + 1, :len(c.audio)], torch.from_numpy(c.audio)[None])[0]))
-    return out
+        return [float(normalized_distance(y[i:i + 1, :len(c.audio)], torch.from_numpy(c.audio)[None])[0])
+                for i, c in enumerate(clips)]
 
 
 def _merge_segments(presets: list[Preset], clip: Clip) -> Preset:
@@ -561,10 +358,17 @@ def _merge_segments(presets: list[Preset], clip: Clip) -> Preset:
                                      "distance": round(float(np.mean([p.provenance["distance"] for p in presets])), 4)})
 
 
-def _concat_results(parts: Sequence[FitResult], elapsed: float) -> FitResult:
+def _concat_results(parts: Sequence[FitResult], groups: list[list[int]]) -> FitResult:
+    """One result from the parts of a fit; ``groups[k]`` are part k's clip indices."""
+    order = np.argsort([i for g in groups for i in g], kind="stable")
+
+    def per_clip(attr: str) -> list:
+        flat = [x for r in parts for x in getattr(r, attr)]
+        return [flat[j] for j in order]
+
     return FitResult(
-        presets=[p for r in parts for p in r.presets], targets=[t for r in parts for t in r.targets],
-        sample_rate=parts[0].sample_rate, loss_history=parts[0].loss_history,
-        distances=[d for r in parts for d in r.distances], impacts=[i for r in parts for i in r.impacts],
-        steps_run=max(r.steps_run for r in parts), stopped=parts[-1].stopped, elapsed_s=elapsed,
-        warnings=[w for r in parts for w in r.warnings])
+        presets=per_clip("presets"), targets=per_clip("targets"), sample_rate=parts[0].sample_rate,
+        loss_history=[v for r in parts for v in r.loss_history], distances=per_clip("distances"),
+        impacts=per_clip("impacts"), steps_run=sum(r.steps_run for r in parts),
+        stopped=next(s for s in _STOPPED if any(r.stopped == s for r in parts)),
+        elapsed_s=sum(r.elapsed_s for r in parts), loss_histories=[r.loss_history for r in parts])

@@ -10,26 +10,17 @@ from matplotlib.figure import Figure
 
 from ..audio import save_audio
 from ..plots import plot_spectrogram, save_figure, spectrogram_db
-from ..controls import controls_from_presets
-from ..presets import Preset
-from ..synth import ImpactSynth
+from ..rendering import force_profile
 from .api import FitResult
-
-
-def force_profile(preset: Preset, *, duration_s: float, sample_rate: int) -> np.ndarray:
-    """The fitted contact force over time, (n_samples,)."""
-    synth = ImpactSynth(sample_rate=sample_rate, n_samples=int(round(duration_s * sample_rate)))
-    with torch.no_grad():
-        return synth.contact_force(controls_from_presets([preset], dtype=torch.float64))[0].numpy()
 
 
 def report_figure(result: FitResult, index: int = 0) -> Figure:
     """Target vs fit spectrograms (same axes and colour scale), force profile with the
     detected impacts, loss curve and mode table."""
-    sr = result.sample_rate
+    preset = result.presets[index]
+    sr = preset.sample_rate
     target = result.targets[index]
     fitted = result.render(index=index)
-    preset = result.presets[index]
     fig = Figure(figsize=(14, 9), layout="constrained")
     grid = fig.add_gridspec(3, 3, height_ratios=[1.25, 0.8, 1.0])
     _, _, level = spectrogram_db(target, sr)
@@ -58,7 +49,7 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
 
     ax_force = fig.add_subplot(grid[1, :2])
     duration = len(target) / sr
-    force = force_profile(preset, duration_s=duration, sample_rate=sr)
+    force = force_profile(preset, duration_s=duration, sample_rate=sr, dtype=torch.float64)
     t = np.arange(len(force)) / sr
     ax_force.plot(t, force / max(np.max(np.abs(force)), 1e-12), color="tab:red", lw=1, label="fitted force")
     for k, ts in enumerate(result.impacts[index]):
@@ -74,7 +65,13 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
     ax_force.legend(loc="upper right", fontsize=8)
 
     ax_loss = fig.add_subplot(grid[1, 2])
-    ax_loss.plot(result.loss_history, color="tab:green")
+    histories = result.loss_histories or [result.loss_history]
+    if len(histories) == 1:
+        ax_loss.plot(histories[0], color="tab:green")
+    else:                                       # a fit in parts (one per sample rate): a curve each
+        for k, history in enumerate(histories):
+            ax_loss.plot(history, label=f"part {k + 1}")
+        ax_loss.legend(loc="upper right", fontsize=8)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("spectral loss")
     ax_loss.set_title(f"loss ({result.steps_run} steps, {result.elapsed_s:.1f} s, {result.stopped})")
@@ -101,12 +98,12 @@ def write_report(result: FitResult, folder: str | Path) -> list[Path]:
     written = []
     for i, preset in enumerate(result.presets):
         stem = preset.name.replace("#", "_")
-        written.append(save_audio(folder / f"{stem}_fit.wav", result.render(index=i), result.sample_rate,
-                                  subtype="FLOAT"))
-        if result.presets[i].tool is not None:
-            written.append(save_audio(folder / f"{stem}_object.wav", result.render("object", index=i),
-                                      result.sample_rate, subtype="FLOAT"))
-            written.append(save_audio(folder / f"{stem}_tool.wav", result.render("tool", index=i),
-                                      result.sample_rate, subtype="FLOAT"))
+        sr = preset.sample_rate
+        written.append(save_audio(folder / f"{stem}_fit.wav", result.render(index=i), sr, subtype="FLOAT"))
+        if preset.tool is not None:
+            written.append(save_audio(folder / f"{stem}_object.wav", result.render("object", index=i), sr,
+                                      subtype="FLOAT"))
+            written.append(save_audio(folder / f"{stem}_tool.wav", result.render("tool", index=i), sr,
+                                      subtype="FLOAT"))
         written.append(save_figure(report_figure(result, i), folder / f"{stem}_report.png", dpi=90))
     return written

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 from ..errors import WorkbenchError
@@ -50,6 +51,7 @@ class FitSettings:
     """The settings of one fit; every value is checked against its spec on creation.
 
     Attributes mirror `workbench.fit`'s keyword arguments; ``patience=None`` runs every step.
+    Numbers (numpy's too) are stored as plain ``int``/``float``.
 
     Raises:
         WorkbenchError: a value outside its spec's range, or an unknown ``init``.
@@ -71,10 +73,11 @@ class FitSettings:
             value = getattr(self, name)
             if value is None and name == "patience":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not spec.contains(value):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not spec.contains(value):
                 raise WorkbenchError(f"{name}: {value!r} is outside [{spec.minimum:g}, {spec.maximum:g}]")
             if name in _INTEGERS and int(value) != value:
                 raise WorkbenchError(f"{name}: {value!r} is not a whole number")
+            object.__setattr__(self, name, int(value) if name in _INTEGERS else float(value))
         if self.init not in INITS:
             raise WorkbenchError(f"init: {self.init!r} is not one of {', '.join(map(repr, INITS))}")
 

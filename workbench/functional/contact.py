@@ -47,7 +47,7 @@ def contact_force(
 
     Example:
         >>> f = contact_force(torch.tensor([[0.01]]), torch.tensor([[1e-3]]), torch.tensor([[1.0]]),
-        ...                   n_samples=441, sample_rate=44100)
+        ...                   n_samples=882, sample_rate=44100)
         >>> round(float(f.sum()) / 44100, 6)
         1.0
     """

@@ -1,0 +1,68 @@
+"""The Panel views without a browser: widgets linked to the state both ways, the whole page builds.
+
+(`tests/test_dashboard.py` drives the served page in Chromium.)
+"""
+
+from __future__ import annotations
+
+import param
+import pytest
+
+from workbench.app.state import AppState
+from workbench.edits import EDIT_SPECS
+
+pn = pytest.importorskip("panel")
+
+from workbench.app.views.edit import EditPanel, LogSlider, log_stops  # noqa: E402
+from workbench.app.views.workbench import Workbench  # noqa: E402
+
+
+def _release(widget, value) -> None:
+    """What the browser does when a slider's handle is let go."""
+    with param.edit_constant(widget):
+        widget.value_throttled = value
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    return AppState.open(presets_dir=tmp_path_factory.mktemp("presets"))
+
+
+def test_edit_sliders_follow_the_controls_and_set_them(state):
+    panel = EditPanel(state=state)
+    w, c = panel._widgets, state.controls
+    assert isinstance(w["decay_scale"], LogSlider) and isinstance(w["pitch_semitones"], pn.widgets.FloatSlider)
+    assert (w["pitch_semitones"].start, w["pitch_semitones"].end) == (-24.0, 24.0)
+    c.pitch_semitones = 3.0                                    # state -> widget (a notebook's edit)
+    assert w["pitch_semitones"].value == 3.0
+    edited = state.audio["edited"]
+    w["pitch_semitones"].value = 5.0                           # dragging: nothing rendered yet
+    assert c.pitch_semitones == 3.0 and state.audio["edited"] is edited
+    _release(w["pitch_semitones"], 5.0)                        # released: the control and the sound follow
+    assert c.pitch_semitones == 5.0 and state.audio["edited"] is not edited
+    state.undo()
+    assert w["pitch_semitones"].value == 3.0
+    state.reset_edits()
+    assert w["pitch_semitones"].value == 0.0 and panel._pattern.value == "fitted" and panel._reverb_on.value
+
+
+def test_log_sliders_show_the_nearest_stop_and_keep_the_value(state):
+    panel = EditPanel(state=state)
+    w, c = panel._widgets["decay_scale"], state.controls
+    assert w.options == log_stops(EDIT_SPECS["decay_scale"]) and w.value == 1.0
+    c.decay_scale = 2.05                                        # between two stops
+    assert c.decay_scale == 2.05 and w.value == min(w.values, key=lambda v: abs(v - 2.05))
+    stop = w.values[3]
+    w.param.update(value=stop)
+    _release(w, stop)
+    assert c.decay_scale == stop
+    state.reset_edits()
+    assert w.value == 1.0
+
+
+def test_the_whole_workbench_builds_on_the_demo(state):
+    view = Workbench(state=state)
+    page = view.template("test")
+    assert page is not None and view.load._list.value == [state.current]
+    assert view.fit._modes.value == state.n_modes == 48 and view.fit._steps.value == 250
+    assert "shipped demo fit" in view.fit._status.object

@@ -1,0 +1,195 @@
+"""Physics-prior initialisation: background noise floor and room decay from a recording.
+
+After Su et al. (``papers/001_*.txt``, eq. 5-6): the residual environment is
+exponentially decaying band-filtered noise over a stationary noise floor. Both are
+measured per band here, as starting points for the fitter:
+
+* noise floor: the power spectrum before the onset (or of the quietest stretch after
+  it, when no quiet lead-in precedes the strike), the median over each band's bins;
+* room decay: Schroeder backward integration of each band's energy above its noise.
+
+Shared with `workbench.analysis.modes`: the onset, the noise window and its spectrum.
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> audio = 0.01 * rng.standard_normal(44100)
+    >>> gains = estimate_noise_bands(audio, 44100, band_freqs_hz=np.array([500.0, 5000.0]), onset_s=0.5)
+    >>> [round(float(g)) for g in gains]          # white noise of RMS 0.01: -40 dB in every band
+    [-40, -40]
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+from ..errors import WorkbenchError
+from .detect import _check_audio, detect_impacts
+
+__all__ = ["estimate_noise_bands", "estimate_room_decay"]
+
+#: Longest stretch after the onset that is analysed (bounds memory and time).
+MAX_ANALYSIS_S = 4.0
+# Noise spectra use windows of about this length.
+_NOISE_WINDOW_S = 0.04
+# Without enough quiet signal before the onset, noise is measured on the quietest
+# stretch of this length (or a quarter of what is left, if shorter) after it.
+_QUIET_S = 0.25
+_ROOM_T60_RANGE_S = (0.05, 5.0)
+# A band's decay is measured only if its energy peaks this far above its noise; other
+# bands get the median of the measured ones (or the default, if none is measured).
+_ROOM_MIN_RANGE_DB = 15.0
+_ROOM_T60_DEFAULT_S = 0.5
+
+
+def onset_index(audio: np.ndarray, sample_rate: int, onset_s: float | None) -> int:
+    """Onset in samples: given, else the first detected impact, else 0."""
+    if onset_s is None:
+        impacts = detect_impacts(audio, sample_rate)
+        onset_s = impacts[0].time_s if impacts else 0.0
+    if not 0.0 <= onset_s < len(audio) / sample_rate:
+        raise WorkbenchError(f"onset_s must be within the audio (0..{len(audio) / sample_rate:.3f} s), got {onset_s}")
+    return int(round(onset_s * sample_rate))
+
+
+def noise_window(sample_rate: int) -> int:
+    return int(2 ** np.round(np.log2(_NOISE_WINDOW_S * sample_rate)))
+
+
+def noise_psd(audio: np.ndarray, sample_rate: int, onset: int, n_fft: int) -> np.ndarray:
+    """Background noise power per rfft bin, in units where white noise of variance s^2 gives s^2.
+
+    From the part before the onset if it holds at least ``_QUIET_S`` (less 5 ms of
+    guard), else from the quietest ``_QUIET_S`` stretch after the onset.
+    """
+    hop = n_fft // 2
+    guard = int(0.005 * sample_rate)
+    window = scipy.signal.get_window("hann", n_fft)
+    before_onset = onset - guard >= max(int(_QUIET_S * sample_rate), n_fft)
+    region = audio[: onset - guard] if before_onset else audio[onset:]
+    if len(region) < n_fft:
+        region = np.pad(region, (0, n_fft - len(region)))
+    spec = librosa.stft(np.asarray(region, np.float64), n_fft=n_fft, hop_length=hop, center=False, window=window)
+    power = np.abs(spec) ** 2
+    if not before_onset:
+        # Quietest stretch: the run of frames with the least total energy.
+        n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
+        energy = scipy.ndimage.uniform_filter1d(power.sum(0), n_run, mode="nearest")
+        centre = int(np.argmin(energy))
+        power = power[:, max(centre - n_run // 2, 0) : centre - n_run // 2 + n_run]
+    return power.mean(axis=1) / np.sum(window**2)
+
+
+def _band_edges(band_freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
+    centres = np.asarray(band_freqs_hz, dtype=np.float64)
+    if centres.ndim != 1 or len(centres) == 0 or np.any(centres <= 0) or np.any(np.diff(centres) <= 0):
+        raise WorkbenchError(f"band_freqs_hz must be positive and increasing, got {band_freqs_hz}")
+    return np.concatenate([[0.0], np.sqrt(centres[1:] * centres[:-1]), [sample_rate / 2.0]])
+
+
+def _band_index(n_fft: int, sample_rate: int, band_freqs_hz: np.ndarray) -> np.ndarray:
+    """Band of every rfft bin (edges at geometric means between centres)."""
+    edges = _band_edges(band_freqs_hz, sample_rate)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    return np.clip(np.searchsorted(edges, bins, side="right") - 1, 0, len(edges) - 2)
+
+
+
+def estimate_noise_bands(
+    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None
+) -> np.ndarray:
+    """Stationary background noise level per band.
+
+    Measured before the onset if at least 0.25 s precede it, else on the quietest
+    0.25 s after it. Within a band the median over bins is used, so residual mode
+    lines do not raise the level.
+
+    Args:
+        audio: (n_samples,) one channel.
+        sample_rate: Sample rate in Hz.
+        band_freqs_hz: (n_bands,) increasing band centre frequencies in Hz; band edges
+            lie at the geometric means of neighbouring centres (and at 0 and Nyquist).
+        onset_s: Onset of the impact in seconds; default: the first detected impact.
+
+    Returns:
+        (n_bands,) gains in dB: if every band has gain g, the noise is white with
+        RMS 10**(g / 20). Bands that hold no FFT bin get the gain of the nearest bin.
+
+    Raises:
+        WorkbenchError: On a bad argument.
+    """
+    audio = _check_audio(audio, sample_rate).astype(np.float64, copy=False)
+    band_freqs_hz = np.asarray(band_freqs_hz, dtype=np.float64)
+    n_fft = noise_window(sample_rate)
+    band = _band_index(n_fft, sample_rate, band_freqs_hz)
+    noise = noise_psd(audio, sample_rate, onset_index(audio, sample_rate, onset_s), n_fft)
+    bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    gains = np.empty(len(band_freqs_hz))
+    for b, centre in enumerate(band_freqs_hz):
+        members = noise[band == b] if np.any(band == b) else noise[[np.argmin(np.abs(bins - centre))]]
+        gains[b] = 10.0 * np.log10(np.median(members) + 1e-30)
+    return gains
+
+
+def estimate_room_decay(
+    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None
+) -> np.ndarray:
+    """Rough 60 dB decay time per band, from Schroeder backward integration.
+
+    Per band, the frame energy from its peak after the onset, minus the noise energy,
+    is integrated backwards down to where the band meets the noise; T60 comes from
+    the slope of that curve between -5 dB and -25 dB (or 5 dB above the noise, if
+    that is higher). Bands that never rise 15 dB above their noise get the median of
+    the others (0.5 s if there are none). This is the decay of everything that rings
+    in the band (modes and room), a starting point for the fitter only.
+
+    Args:
+        audio: (n_samples,) one channel.
+        sample_rate: Sample rate in Hz.
+        band_freqs_hz: (n_bands,) increasing band centre frequencies in Hz (edges as
+            in :func:`estimate_noise_bands`).
+        onset_s: Onset of the impact in seconds; default: the first detected impact.
+
+    Returns:
+        (n_bands,) T60 in seconds, in [0.05, 5].
+
+    Raises:
+        WorkbenchError: On a bad argument.
+    """
+    audio = _check_audio(audio, sample_rate).astype(np.float64, copy=False)
+    band_freqs_hz = np.asarray(band_freqs_hz, dtype=np.float64)
+    n_fft = noise_window(sample_rate)
+    hop = n_fft // 4
+    band = _band_index(n_fft, sample_rate, band_freqs_hz)
+    onset = onset_index(audio, sample_rate, onset_s)
+    noise = noise_psd(audio, sample_rate, onset, n_fft)
+    segment = audio[onset : onset + int(MAX_ANALYSIS_S * sample_rate)]
+    segment = np.pad(segment, (0, max(0, n_fft - len(segment))))
+    window = scipy.signal.get_window("hann", n_fft)
+    power = np.abs(librosa.stft(segment, n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
+    t60 = np.full(len(band_freqs_hz), np.nan)
+    for b in range(len(band_freqs_hz)):
+        if not np.any(band == b):
+            continue
+        energy = power[band == b].sum(0)
+        noise_energy = noise[band == b].sum() * np.sum(window**2) + 1e-300
+        range_db = 10.0 * np.log10(energy.max() / noise_energy)
+        if range_db < _ROOM_MIN_RANGE_DB:
+            continue  # nothing decays clearly above the noise in this band
+        # Integrate only down to where the band meets the noise (3 dB above it).
+        peak = int(np.argmax(energy))
+        quiet = np.flatnonzero(energy[peak:] < 2.0 * noise_energy)
+        stop = peak + (int(quiet[0]) if len(quiet) else len(energy) - peak)
+        schroeder = np.cumsum(np.maximum(energy[peak:stop] - noise_energy, 0.0)[::-1])[::-1]
+        curve_db = 10.0 * np.log10(schroeder / schroeder[0] + 1e-300)
+        use = (curve_db <= -5.0) & (curve_db >= max(-25.0, 5.0 - range_db))
+        if np.count_nonzero(use) < 2:
+            continue
+        slope = np.polyfit(np.flatnonzero(use) * hop / sample_rate, curve_db[use], 1)[0]
+        t60[b] = -60.0 / slope if slope < 0 else _ROOM_T60_RANGE_S[1]
+    valid = np.isfinite(t60)
+    t60[~valid] = np.median(t60[valid]) if np.any(valid) else _ROOM_T60_DEFAULT_S
+    return np.clip(t60, *_ROOM_T60_RANGE_S)

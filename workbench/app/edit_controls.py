@@ -1,0 +1,104 @@
+"""The resynthesis controls as ``param`` parameters, declared from `workbench.edits.EDIT_SPECS`.
+
+`EditControls` is what the sliders link to (`workbench.app.views.edit`); its `edits`
+is the `workbench.edits.Edits` that `AppState` applies. `number_param` and
+`integer_param` make a parameter from any `workbench.specs.ParamSpec` (the fit
+settings of `AppState` too), so defaults and bounds have one home.
+
+Example:
+    >>> c = EditControls(pitch_semitones=3.0)
+    >>> c.edits.pitch_semitones, c.param.decay_scale.bounds
+    (3.0, (0.1, 10.0))
+    >>> c.set_mode("object", 2, enabled=False)
+    >>> c.edits.modes
+    (ModeEdit(body='object', index=2, freq_hz=None, t60_s=None, gain_db=None, enabled=False),)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import param
+
+from ..edits import EDIT_FIELDS, EDIT_SPECS, IMPACT_PATTERNS, Edits, ModeEdit
+from ..errors import WorkbenchError
+from ..presets import Preset
+from ..specs import FREQ_HZ, GAIN_DB, T60_S, ParamSpec
+from .plotdata import mode_rows
+
+#: Per-mode values the mode table edits (absolute), with their ranges.
+MODE_SPECS = {"freq_hz": FREQ_HZ, "t60_s": T60_S, "gain_db": GAIN_DB}
+
+
+def number_param(spec: ParamSpec, **kw) -> param.Number:
+    """A ``param.Number`` with the spec's default, bounds and doc (unit appended)."""
+    unit = f" ({spec.unit})" if spec.unit else ""
+    return param.Number(default=spec.default, bounds=(spec.minimum, spec.maximum), doc=spec.doc + unit, **kw)
+
+
+def integer_param(spec: ParamSpec, **kw) -> param.Integer:
+    """A ``param.Integer`` with the spec's default, bounds and doc."""
+    return param.Integer(default=int(spec.default), bounds=(int(spec.minimum), int(spec.maximum)), doc=spec.doc,
+                         **kw)
+
+
+class EditControls(param.Parameterized):
+    """The resynthesis controls as parameters (bounds from `EDIT_SPECS`)."""
+
+    pitch_semitones = number_param(EDIT_SPECS["pitch_semitones"], label="Pitch (semitones)")
+    decay_scale = number_param(EDIT_SPECS["decay_scale"], label="Decay (x T60)")
+    brightness_db_per_octave = number_param(EDIT_SPECS["brightness_db_per_octave"], label="Brightness (dB/octave)")
+    contact_scale = number_param(EDIT_SPECS["contact_scale"], label="Contact time (x)")
+    strength_db = number_param(EDIT_SPECS["strength_db"], label="Impact strength (dB)")
+    impact_pattern = param.Selector(default="fitted", objects=list(IMPACT_PATTERNS), label="Impacts",
+                                    doc="Timing pattern: as fitted, one impact, regular repeats or a bounce.")
+    impact_count = integer_param(EDIT_SPECS["impact_count"], label="Number of impacts")
+    impact_interval_s = number_param(EDIT_SPECS["impact_interval_s"], label="Impact interval (s)")
+    noise_db = number_param(EDIT_SPECS["noise_db"], label="Noise level (dB)")
+    reverb_db = number_param(EDIT_SPECS["reverb_db"], label="Reverb amount (dB)")
+    reverb_decay_scale = number_param(EDIT_SPECS["reverb_decay_scale"], label="Reverb decay (x)")
+    reverb_on = param.Boolean(default=True, label="Reverb on", doc="Off removes the room reverb.")
+    tool_on = param.Boolean(default=True, label="Tool on", doc="Off removes the striking tool's modes.")
+    modes = param.Parameter(default=(), doc="Per-mode edits (a tuple of ModeEdit) from the mode table.")
+
+    FIELDS = EDIT_FIELDS
+
+    @property
+    def edits(self) -> Edits:
+        return Edits(**{f: getattr(self, f) for f in self.FIELDS})
+
+    def set_edits(self, edits: Edits) -> None:
+        """Set every control at once (one batch of events)."""
+        self.param.update(**{f: getattr(edits, f) for f in self.FIELDS})
+
+    def set_mode(self, body: str, index: int, **values) -> None:
+        """Edit mode ``index`` of ``body`` (object, tool): freq_hz, t60_s, gain_db or enabled.
+
+        Raises:
+            TypeError: an unknown field.
+            WorkbenchError: a value outside its spec (nothing changed).
+        """
+        bad = set(values) - {*MODE_SPECS, "enabled"}
+        if bad:
+            raise TypeError(f"mode edit: unknown field(s) {', '.join(sorted(bad))}")
+        for key, spec in MODE_SPECS.items():
+            if values.get(key) is not None and not spec.contains(float(values[key])):
+                raise WorkbenchError(f"mode {index}: {key} {values[key]} is outside "
+                                     f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}")
+        modes = {(m.body, m.index): m for m in self.modes}
+        old = modes.get((body, index), ModeEdit(body=body, index=index))
+        modes[(body, index)] = dataclasses.replace(old, **values)
+        self.modes = tuple(sorted(modes.values(), key=lambda m: (m.body, m.index)))
+
+    def mode_table(self, base: Preset) -> list[dict[str, Any]]:
+        """One row per mode of ``base`` with the per-mode edits applied, plus 'on'."""
+        edits = {(m.body, m.index): m for m in self.modes}
+        rows = []
+        for row in mode_rows(base):
+            e = edits.get((row["body"], row["index"]))
+            if e is not None:
+                row.update({k: getattr(e, k) for k in MODE_SPECS if getattr(e, k) is not None})
+            row["on"] = True if e is None else e.enabled
+            rows.append(row)
+        return rows

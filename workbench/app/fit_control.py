@@ -1,0 +1,145 @@
+"""Fit control of one session: start a fit of the selected recordings, follow it, cancel it.
+
+`FitController` lives on the UI thread. `start` sends the recordings to a `jobs.FitJob`
+as `workbench.fitting.Clip` objects named after the recordings, with tool/object labels
+keyed by those names; `poll` copies the job's snapshot into the `AppState` fit
+parameters (fit_status, fit_step, fit_losses, fit_message, preview) and, when the fit
+ends, stores a `FitRecord` in each fitted recording's `RecordingState`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable
+
+from .jobs import FitJob
+from .records import record_from_result
+
+if TYPE_CHECKING:
+    from .state import AppState, RecordingState
+
+FIT_STATES = ("idle", "queued", "running", "done", "cancelled", "failed")
+
+
+class FitController:
+    """Runs one fit at a time for ``state`` and reports it through the state's parameters.
+
+    Args:
+        state: The session.
+        fit_fn: The fitter (default `workbench.fitting.fit` in a worker process; tests
+            pass a stand-in, run on a thread).
+    """
+
+    #: Minimum time between two live previews of a running fit (s).
+    PREVIEW_INTERVAL_S = 1.0
+    #: The fitter reports (loss, current preset) every this many steps.
+    REPORT_EVERY = 5
+
+    def __init__(self, state: "AppState", fit_fn: Callable | None = None):
+        self.state, self.fit_fn = state, fit_fn
+        self._job: FitJob | None = None
+        self._items: list[RecordingState] = []
+        self._targets: list = []
+        self._version = -1
+        self._preview_t = 0.0
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None and self.state.fit_status in ("queued", "running")
+
+    def _chosen(self) -> list["RecordingState"]:
+        s = self.state
+        names = [n for n in (s.selection or [s.current]) if n in s.names()]
+        if names and not s.joint:
+            names = [s.current if s.current in names else names[0]]
+        return [s.state_of(n) for n in names]
+
+    def start(self) -> bool:
+        """Fit the selected recordings (jointly when ``state.joint``); False (notified) if none."""
+        s = self.state
+        if self.running:
+            s.notify("warning", "a fit is already running; cancel it first")
+            return False
+        items = self._chosen()
+        if not items:
+            s.notify("error", "load a recording first (drop a file on the page)")
+            return False
+        options = dict(n_modes=s.n_modes, steps=s.steps, seed=s.seed, sensitivity=s.sensitivity,
+                       joint=bool(s.joint and len(items) > 1), report_every=self.REPORT_EVERY)
+        clips = [item.clip() for item in items]
+        labels = {clip.name: item.label() for clip, item in zip(clips, items)}
+        if all(labels.values()):        # every clip labelled: a tool/object-separating fit
+            options["labels"] = labels
+        self._job = FitJob(clips, fit_fn=self.fit_fn, **options)
+        self._items, self._targets = items, [c.audio for c in clips]    # the fitter may resample a clip
+        self._version, self._preview_t = -1, 0.0
+        names = ", ".join(item.name for item in items)
+        s.param.update(fit_status="queued", fit_step=0, fit_total=s.steps, fit_losses=[],
+                       fit_message=f"fit of {names} queued")
+        return True
+
+    def cancel(self) -> None:
+        """Stop the running fit; the fitter returns the best result so far."""
+        if self._job is not None and not self._job.finished:
+            self._job.cancel()
+            self.state.fit_message = "cancelling: keeping the best result so far..."
+
+    def poll(self) -> bool:
+        """Copy the job's progress into the state's parameters; True while it runs."""
+        job, s = self._job, self.state
+        if job is None:
+            return False
+        snap = job.snapshot()
+        if snap.version == self._version:
+            return not job.finished
+        self._version = snap.version
+        items = self._items
+        names = ", ".join(item.name for item in items)
+        if snap.status in ("queued", "running"):
+            s.param.update(fit_status=snap.status, fit_step=snap.step, fit_total=snap.total_steps or s.steps,
+                           fit_losses=snap.losses,
+                           fit_message=(f"step {snap.step}/{snap.total_steps} - loss {snap.losses[-1][1]:.4g}"
+                                        if snap.losses else f"fit of {names} {snap.status}"))
+            now = time.perf_counter()
+            if (snap.preset is not None and items[0].name == s.current
+                    and now - self._preview_t >= self.PREVIEW_INTERVAL_S):
+                self._preview_t = now
+                s.preview_step = snap.step
+                s.preview = snap.preset          # plots follow; players wait for the result
+            return True
+        self._job = None
+        s.preview = None
+        if snap.result is None:                  # failed, or cancelled before it started
+            msg = snap.error or "the fit was cancelled before it started"
+            status = "failed" if snap.status == "failed" else "cancelled"
+            s.param.update(fit_status=status, fit_losses=snap.losses, fit_message=msg)
+            s.notify("error" if status == "failed" else "warning", msg)
+            return False
+        for i, item in enumerate(items):
+            try:
+                item.record = record_from_result(snap.result, i, full_target=self._targets[i])
+            except IndexError:
+                s.notify("error", f"the fit returned no result for {item.name}")
+        first = items[0].record
+        losses = list(enumerate(first.loss_history)) if first is not None else snap.losses
+        cancelled = snap.status == "cancelled"
+        text = (f"fit {'cancelled, kept the best result' if cancelled else 'done'}: {names} - {len(losses)} steps"
+                + (f", spectral distance {first.distance:.3f}" if first is not None and first.distance is not None
+                   else "") + f" ({snap.elapsed_s:.1f} s)")
+        s.param.update(fit_status=snap.status, fit_losses=losses, fit_step=snap.step or len(losses),
+                       fit_message=text)
+        shown = s.recording_state
+        if shown is not None and any(item is shown for item in items):
+            s.show_record(shown.record)
+        s.notify("warning" if cancelled else "success", text)
+        return False
+
+    def wait(self, timeout: float = 600.0, poll_s: float = 0.1) -> str:
+        """Block until the fit ends (cancelled after ``timeout`` s); the final ``fit_status``."""
+        deadline = time.monotonic() + timeout
+        while self.poll():
+            if time.monotonic() > deadline:
+                self.cancel()
+                deadline = time.monotonic() + 60
+            time.sleep(poll_s)
+        return self.state.fit_status

@@ -1,0 +1,87 @@
+"""Presets on disk: the library folder the dashboard saves to and loads from, and exports.
+
+Example:
+    >>> import tempfile
+    >>> from workbench.presets import Preset
+    >>> bell = Preset(name="bell", sample_rate=44100, object={"modes": [{"freq_hz": 440, "t60_s": 2, "gain_db": 0}]},
+    ...               impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+    >>> lib = PresetLibrary(tempfile.mkdtemp())
+    >>> lib.save(bell, "Bell, v1.2").name, lib.names(), lib.load("Bell_v1.2").name
+    ('Bell_v1.2.json', ['Bell_v1.2'], 'Bell, v1.2')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import WorkbenchError
+from ..names import slugify
+from ..presets import Preset, load_preset, save_preset
+
+_REPO_PRESETS = Path(__file__).resolve().parents[2] / "presets"
+
+
+def default_presets_dir() -> Path:
+    """``$WORKBENCH_PRESETS`` if set, else the repository's ``presets/`` (else ./presets)."""
+    env = os.environ.get("WORKBENCH_PRESETS")
+    if env:
+        return Path(env)
+    return _REPO_PRESETS if _REPO_PRESETS.is_dir() else Path.cwd() / "presets"
+
+
+def file_stem(name: str) -> str:
+    """The file-safe stem a preset called ``name`` is saved under ('' when nothing is left)."""
+    return slugify(name, lowercase=False, keep="._-", max_length=80)
+
+
+class PresetLibrary:
+    """The presets folder: ``*.json`` files (also in sub-folders), named by relative path."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+
+    def names(self) -> list[str]:
+        """Relative paths of the presets without ``.json``, sorted."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.folder).with_suffix(""))
+                      for p in self.folder.rglob("*.json") if not p.name.startswith("."))
+
+    def path(self, name: str) -> Path:
+        """The file of preset ``name``; raises `WorkbenchError` outside the folder."""
+        path = (self.folder / f"{name}.json").resolve()
+        if self.folder.resolve() not in path.parents:
+            raise WorkbenchError(f"preset {name!r}: not inside the presets folder {self.folder}")
+        return path
+
+    def load(self, name: str) -> Preset:
+        return load_preset(self.path(name))
+
+    def save(self, preset: Preset, name: str, *, tags: Sequence[str] = (), material: str = "") -> Path:
+        """Save under ``name`` (file name: `file_stem` of it); returns the path."""
+        stem = file_stem(name)
+        if not stem:
+            raise WorkbenchError("preset name: give the preset a name (letters, digits, - or _)")
+        tags = tuple(t.strip() for t in tags if t and t.strip())
+        preset = preset.replace(name=name.strip(), tags=list(tags), material=material.strip())
+        return save_preset(preset, self.folder / f"{stem}.json")
+
+
+def export_status() -> tuple[bool, str]:
+    """(available, reason): whether `workbench.export.export_zip` is importable."""
+    try:
+        from ..export import export_zip  # noqa: F401
+    except ImportError as err:
+        return False, f"exporter not installed ({err})"
+    return True, ""
+
+
+def export_zip(preset: Preset, to: str) -> bytes:
+    """The zip of ``preset`` exported for ``to`` (``tdw`` or ``habitat``)."""
+    try:
+        from ..export import export_zip as export
+    except ImportError as err:
+        raise WorkbenchError(f"export: the exporter is not installed ({err})") from None
+    return export(preset, to=to)

@@ -1,0 +1,43 @@
+"""What every view shares: the `View` base class, colours, figure defaults, deferred updates."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+from bokeh.plotting import figure
+
+from ..state import AppState
+
+ACCENT = "#0072B5"
+TOOL_COLOUR = "#E18727"
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def new_figure(title: str, x_label: str, y_label: str, height: int, **kw) -> figure:
+    """A Bokeh figure in the workbench's style (full width, auto-hiding toolbar)."""
+    f = figure(title=title, height=height, sizing_mode="stretch_width", tools=TOOLS,
+               toolbar_location="right", x_axis_label=x_label, y_axis_label=y_label, **kw)
+    f.toolbar.logo = None
+    f.toolbar.autohide = True
+    f.min_border_right = 10
+    f.title.text_font_size = "11pt"
+    return f
+
+
+def later(fn, ms: int = 60) -> None:
+    """Run ``fn`` ``ms`` later on the session's loop (immediately outside a server session).
+
+    Plot refreshes go through here so that the new sound, computed in the same event,
+    reaches the browser first instead of waiting behind spectrograms and tables.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        fn()
+        return
+    pn.state.add_periodic_callback(fn, period=ms, count=1)
+
+
+class View(pn.viewable.Viewer):
+    """Base of the views: one reference to the shared state."""
+
+    state = param.ClassSelector(class_=AppState)

@@ -1,0 +1,98 @@
+"""Fitting: fit settings, Fit/Cancel, the progress bar and the growing loss curve."""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource
+
+from ..jobs import fitter_status
+from .base import ACCENT, View, new_figure
+
+log = logging.getLogger(__name__)
+
+
+class FitPanel(View):
+    """Fit options, Fit/Cancel, progress bar and the growing loss curve."""
+
+    poll_ms = param.Integer(default=250, bounds=(50, 5000))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        w = dict(sizing_mode="stretch_width")
+        self._modes = pn.widgets.IntInput.from_param(s.param.n_modes, css_classes=["wb-modes"], **w)
+        self._steps = pn.widgets.IntInput.from_param(s.param.steps, css_classes=["wb-steps"], **w)
+        self._joint = pn.widgets.Checkbox.from_param(s.param.joint)
+        self._tool = pn.widgets.TextInput.from_param(s.param.tool_label, **w)
+        self._object = pn.widgets.TextInput.from_param(s.param.object_label, **w)
+        self._fit = pn.widgets.Button(name="Fit", button_type="primary", css_classes=["wb-fit"], **w)
+        self._cancel = pn.widgets.Button(name="Cancel", button_type="warning", disabled=True,
+                                         css_classes=["wb-cancel"], **w)
+        self._fit.on_click(self._start)
+        self._cancel.on_click(lambda e: s.cancel_fit())
+        self._progress = pn.indicators.Progress(value=0, max=100, bar_color="primary", height=16, **w)
+        self._status = pn.pane.Markdown("", css_classes=["wb-fit-status"], margin=(0, 10), **w)
+        self._loss_src = ColumnDataSource({"step": [], "loss": []})
+        f = new_figure("Loss", "step", "loss", 170, y_axis_type="log")
+        f.line("step", "loss", source=self._loss_src, line_width=2, color=ACCENT)
+        f.toolbar_location = None
+        self._loss_fig = f
+        self.loss_pane = pn.Column(pn.pane.Bokeh(f, **w), css_classes=["wb-loss"], **w)
+        self._cb = None
+        self._fitter_ok, reason = fitter_status()
+        if not self._fitter_ok:
+            self._fit.description = reason
+        s.param.watch(self._on_progress, ["fit_status", "fit_step", "fit_total", "fit_losses", "fit_message",
+                                          "current"])
+        self._on_progress()
+        if not self._fitter_ok:
+            self._status.object = f"Fitting unavailable: {reason}"
+        self._layout = pn.Column(
+            pn.Row(self._modes, self._steps, **w), self._joint, pn.Row(self._tool, self._object, **w),
+            pn.Row(self._fit, self._cancel, **w), self._progress, self._status, self.loss_pane, **w)
+
+    def _start(self, event=None):
+        if self.state.start_fit() and self._cb is None:
+            self._cb = pn.state.add_periodic_callback(self._poll, period=self.poll_ms)
+
+    def _poll(self):
+        try:
+            running = self.state.poll_fit()
+        except Exception as err:  # never leave a dead periodic callback behind
+            log.exception("poll failed")
+            self.state.notify("error", f"fit update failed: {err}")
+            running = False
+        if not running and self._cb is not None:
+            self._cb.stop()
+            self._cb = None
+
+    def _on_progress(self, *events):
+        s = self.state
+        busy = s.fit_status in ("queued", "running")
+        self._fit.disabled = busy or not self._fitter_ok
+        self._cancel.disabled = not busy
+        total = max(1, s.fit_total)
+        self._progress.value = int(round(100 * min(s.fit_step, total) / total)) if s.fit_status != "idle" else 0
+        self._progress.active = s.fit_status == "queued"
+        rec = s.record
+        extra = ""
+        if rec is not None and s.fit_status == "idle":
+            extra = rec.source + (f": spectral distance {rec.distance:.3f}" if rec.distance is not None else "")
+        self._status.object = s.fit_message or extra
+        if events and not any(e.name in ("fit_losses", "current") for e in events):
+            return
+        losses = s.fit_losses or ([(i, v) for i, v in enumerate(rec.loss_history)] if rec is not None else [])
+        self._loss_fig.title.text = "Loss" if losses or rec is None else "Loss: not stored with this fit"
+        data = self._loss_src.data
+        n = len(data["step"])
+        if 0 < n < len(losses) and data["step"][n - 1] == losses[n - 1][0]:
+            new = losses[n:]
+            self._loss_src.stream({"step": [a for a, _ in new], "loss": [b for _, b in new]})
+        elif len(losses) != n or (n and data["loss"][-1] != losses[-1][1]):
+            self._loss_src.data = {"step": [a for a, _ in losses], "loss": [b for _, b in losses]}
+
+    def __panel__(self):
+        return self._layout

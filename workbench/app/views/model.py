@@ -1,0 +1,171 @@
+"""The Model and Noise & reverb tabs: contact force, modes (plot and editable table), bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearAxis, Range1d
+
+from ...specs import FREQ_HZ, GAIN_DB, T60_S
+from ..plotdata import force_profile, mode_rows
+from .base import ACCENT, TOOL_COLOUR, View, later, new_figure
+
+
+def _mode_data(rows):
+    gains = np.array([r["gain_db"] for r in rows], float)
+    top = gains.max() if gains.size else 0.0
+    size = np.clip(6 + (gains - (top - 60)) / 60 * 18, 4, 24) if gains.size else gains
+    return {"freq_hz": [r["freq_hz"] for r in rows], "t60_s": [r["t60_s"] for r in rows],
+            "gain_db": list(gains), "size": list(size), "body": [r["body"] for r in rows],
+            "index": [r["index"] for r in rows],
+            "colour": [ACCENT if r["body"] == "object" else TOOL_COLOUR for r in rows]}
+
+
+class ModelView(View):
+    """Force profile with the impacts, modes (frequency vs T60, size = gain), editable mode table."""
+
+    COLUMNS = ["body", "mode", "freq_hz", "t60_s", "gain_db", "on"]
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        self._force = ColumnDataSource({"t": [], "f": []})
+        self._imps = ColumnDataSource({"t": [], "f": [], "contact_ms": [], "magnitude": []})
+        f = new_figure("Contact force (edited preset)", "time (s)", "force (impulse units / s)", 170)
+        f.line("t", "f", source=self._force, color=ACCENT, line_width=1.5)
+        r = f.scatter("t", "f", source=self._imps, marker="inverted_triangle", size=9, color="#D62728",
+                      legend_label="impacts")
+        f.add_tools(HoverTool(renderers=[r], tooltips=[("onset", "@t{0.0000} s"), ("contact", "@contact_ms{0.000} ms"),
+                                                       ("impulse", "@magnitude{0.000}")]))
+        f.legend.label_text_font_size = "9pt"
+        self._force_fig = f
+
+        empty = _mode_data([])
+        self._base_modes, self._edit_modes = ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty))
+        m = new_figure("Modes (grey rings: the fit)",
+                 "frequency (Hz)", "T60 (s)", 300, x_axis_type="log", y_axis_type="log")
+        m.title.text_font_size = "10pt"
+        ticks = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+        m.xaxis.ticker = FixedTicker(ticks=ticks)
+        m.xaxis.major_label_overrides = {t: (f"{t // 1000}k" if t >= 1000 else str(t)) for t in ticks}
+        m.scatter("freq_hz", "t60_s", size="size", source=self._base_modes, fill_alpha=0, line_color="#999999")
+        r = m.scatter("freq_hz", "t60_s", size="size", source=self._edit_modes, fill_color="colour",
+                      line_color="colour", fill_alpha=0.6, legend_field="body")
+        m.legend.location, m.legend.label_text_font_size = "bottom_left", "8pt"
+        m.legend.padding, m.legend.spacing, m.legend.background_fill_alpha = 2, 0, 0.6
+        m.add_tools(HoverTool(renderers=[r], tooltips=[("mode", "@body @index"), ("freq", "@freq_hz{0.0} Hz"),
+                                                       ("T60", "@t60_s{0.000} s"), ("gain", "@gain_db{0.0} dB")]))
+        self._modes_fig = m
+
+        import pandas as pd
+        from bokeh.models.widgets.tables import NumberFormatter
+        self._pd = pd
+        fmt = {"freq_hz": {"type": "number", "min": FREQ_HZ.minimum, "max": FREQ_HZ.maximum, "step": 1},
+               "t60_s": {"type": "number", "min": T60_S.minimum, "max": T60_S.maximum, "step": 0.01},
+               "gain_db": {"type": "number", "min": GAIN_DB.minimum, "max": GAIN_DB.maximum, "step": 0.5}}
+        self._table = pn.widgets.Tabulator(
+            pd.DataFrame(columns=self.COLUMNS), show_index=False,
+            editors={"body": None, "mode": None, **fmt, "on": {"type": "tickCross"}},
+            titles={"freq_hz": "freq Hz", "t60_s": "T60 s", "gain_db": "gain dB", "mode": "#"},
+            formatters={"on": {"type": "tickCross"}, "freq_hz": NumberFormatter(format="0.0"),
+                        "t60_s": NumberFormatter(format="0.000"), "gain_db": NumberFormatter(format="0.0")},
+            widths={"body": 80, "mode": 48, "freq_hz": 92, "t60_s": 80, "gain_db": 96, "on": 56},
+            height=300, width=470, layout="fit_data_table", pagination=None,
+            stylesheets=[":host .tabulator {font-size: 13px;}"], css_classes=["wb-modes-table"])
+        self._table.on_edit(self._on_table_edit)
+        self._table_key = None
+        self._pending = False
+        s.param.watch(self._on_change, ["preset", "base"])
+        self._update()
+
+    def _on_table_edit(self, event):
+        row = self._table.value.iloc[event.row]
+        col = event.column
+        if col not in ("freq_hz", "t60_s", "gain_db", "on"):
+            return
+        value = bool(event.value) if col == "on" else float(event.value)
+        before = self._modes_key()
+        self.state.set_mode(str(row["body"]), int(row["mode"]), **{("enabled" if col == "on" else col): value})
+        if self._modes_key() == before:     # rejected (out of range): show the value in force again
+            self._table_key = None
+            self._on_change()
+        else:                               # the table already shows it; re-rendering would close an open editor
+            self._table_key = self._modes_key()
+
+    def _modes_key(self):
+        return id(self.state.base), tuple(self.state.controls.modes)
+
+    def _on_change(self, *events):
+        if not self._pending:
+            self._pending = True
+            later(self._update)
+
+    def _update(self):
+        self._pending = False
+        s = self.state
+        p = s.preset
+        if p is None:
+            self._force.data = {"t": [], "f": []}
+            self._imps.data = {k: [] for k in self._imps.data}
+            self._base_modes.data = _mode_data([])
+            self._edit_modes.data = _mode_data([])
+        else:
+            prof = force_profile(p, sample_rate=s.audio_rate)
+            self._force.data = prof
+            ts = np.array([i.time_s for i in p.impacts])
+            idx = np.clip(np.searchsorted(prof["t"], ts + np.array([i.contact_s for i in p.impacts]) / 2), 0,
+                          max(0, len(prof["t"]) - 1))
+            self._imps.data = {"t": list(ts), "f": list(np.asarray(prof["f"])[idx]) if len(prof["f"]) else [],
+                               "contact_ms": [i.contact_s * 1e3 for i in p.impacts],
+                               "magnitude": [i.magnitude for i in p.impacts]}
+            self._base_modes.data = _mode_data(mode_rows(s.base))
+            self._edit_modes.data = _mode_data(mode_rows(p))
+        key = self._modes_key()
+        if key != self._table_key:
+            self._table_key = key
+            self._table.value = self._pd.DataFrame([{**r, "mode": r["index"]} for r in s.mode_table()],
+                                                   columns=self.COLUMNS)
+
+    def __panel__(self):
+        w = dict(sizing_mode="stretch_width")
+        return pn.Column(pn.pane.Bokeh(self._force_fig, **w),
+                         pn.Row(pn.pane.Bokeh(self._modes_fig, **w), self._table, **w), **w)  # table: fixed width
+
+
+class BandsView(View):
+    """Noise band levels and reverb band levels / decay times of the edited preset."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._noise = ColumnDataSource({"freq_hz": [], "gain_db": []})
+        self._rev = ColumnDataSource({"freq_hz": [], "gain_db": [], "t60_s": []})
+        n = new_figure("Background noise bands", "frequency (Hz)", "level (dB)", 260, x_axis_type="log")
+        n.line("freq_hz", "gain_db", source=self._noise, color="#555555", line_width=2)
+        n.scatter("freq_hz", "gain_db", source=self._noise, color="#555555", size=6)
+        r = new_figure("Reverb bands", "frequency (Hz)", "level (dB)", 260, x_axis_type="log")
+        r.line("freq_hz", "gain_db", source=self._rev, color=ACCENT, line_width=2, legend_label="level (dB)")
+        r.extra_y_ranges = {"t60": Range1d(0, 1)}
+        r.add_layout(LinearAxis(y_range_name="t60", axis_label="T60 (s)"), "right")
+        r.line("freq_hz", "t60_s", source=self._rev, color=TOOL_COLOUR, line_width=2, y_range_name="t60",
+               legend_label="T60 (s)")
+        r.legend.label_text_font_size = "9pt"
+        self._nfig, self._rfig = n, r
+        self.state.param.watch(self._update, ["preset"])
+        self._update()
+
+    def _update(self, *events):
+        p = self.state.preset
+        if p is None:
+            self._noise.data = {"freq_hz": [], "gain_db": []}
+            self._rev.data = {"freq_hz": [], "gain_db": [], "t60_s": []}
+            return
+        self._noise.data = {"freq_hz": [b.freq_hz for b in p.noise.bands], "gain_db": [b.gain_db for b in p.noise.bands]}
+        t60 = [b.t60_s for b in p.reverb.bands]
+        self._rev.data = {"freq_hz": [b.freq_hz for b in p.reverb.bands],
+                          "gain_db": [b.gain_db for b in p.reverb.bands], "t60_s": t60}
+        self._rfig.extra_y_ranges["t60"].end = max(t60) * 1.1 if t60 else 1
+        self._rfig.title.text = "Reverb bands" + ("" if p.reverb.enabled else " (reverb off)")
+
+    def __panel__(self):
+        w = dict(sizing_mode="stretch_width")
+        return pn.Row(pn.pane.Bokeh(self._nfig, **w), pn.pane.Bokeh(self._rfig, **w), **w)

@@ -1,0 +1,74 @@
+"""The composed workbench: the sidebar (load, fit) and the main area (players, sliders, tabs)."""
+
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from .base import ACCENT, View
+from .compare import SpectrogramView, WaveformView
+from .edit import EditPanel
+from .fit import FitPanel
+from .load import LoadPanel
+from .model import BandsView, ModelView
+from .players import PlayersPanel
+from .presets import PresetPanel
+
+
+class Workbench(View):
+    """All views composed: sidebar (load, fit) and main area (players, sliders, plots).
+
+    ``__panel__`` is a plain layout (notebooks); `template` wraps the same views in
+    the page template the server uses.
+    """
+
+    fill_height = param.Boolean(default=False, doc="Plots grow with the window height (the served page).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.state
+        self.load = LoadPanel(state=s)
+        self.fit = FitPanel(state=s)
+        self.players = PlayersPanel(state=s)
+        self.waveform = WaveformView(state=s)
+        self.spectrograms = SpectrogramView(state=s, fill_height=self.fill_height)
+        self.model = ModelView(state=s)
+        self.bands = BandsView(state=s)
+        self.edit = EditPanel(state=s)
+        self.presets = PresetPanel(state=s)
+        self._status = pn.pane.Markdown("", css_classes=["wb-status"], margin=(0, 10), sizing_mode="stretch_width",
+                                        visible=False)
+        s.param.watch(self._on_message, ["message"])
+        self.tabs = pn.Tabs(
+            ("Compare", pn.Column(self.waveform, self.spectrograms, sizing_mode="stretch_width")),
+            ("Model", self.model),
+            ("Noise & reverb", self.bands),
+            ("Presets", self.presets),
+            sizing_mode="stretch_width", dynamic=True)
+        self.sidebar = pn.Column(self.load, pn.layout.Divider(), pn.pane.Markdown("#### Fit", margin=(0, 10)),
+                                 self.fit, sizing_mode="stretch_width")
+        self.main = pn.Column(
+            self._status, self.players,
+            pn.Row(pn.Column(self.edit, self.players.device_controls, width=270, min_width=270),
+                   self.tabs, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+
+    def _on_message(self, event):
+        level, text, _ = event.new
+        if not text:
+            return
+        icon = {"error": "Error", "warning": "Warning", "success": "Done"}.get(level, "Note")
+        self._status.object = f"**{icon}:** {text}"
+        self._status.visible = True
+        notes = pn.state.notifications
+        if notes is not None:
+            show = {"error": notes.error, "warning": notes.warning, "success": notes.success}.get(level, notes.info)
+            show(text, duration=12000 if level == "error" else 5000)
+
+    def template(self, title: str = "Impact Workbench") -> pn.template.BaseTemplate:
+        # Bootstrap: every asset is served locally (the Fast template fetches Google fonts).
+        return pn.template.BootstrapTemplate(title=title, sidebar=[self.sidebar], main=[self.main],
+                                             sidebar_width=320, header_background=ACCENT)
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.sidebar, width=320), self.main, sizing_mode="stretch_width")

@@ -1,0 +1,166 @@
+"""Where a fit starts: the physics prior (or DiffImpact's random start) as `FitParams`.
+
+The prior is read off the signal: mode frequencies, decays and levels
+(`workbench.analysis.modes.estimate_modes`), the contact duration from the modes'
+high-frequency roll-off, the noise floor and the room's decay per band. Objects shared
+by several clips start from their clearest clip; a tool starts from the modes its
+clips share across different objects. ``init="random"`` spreads the modes at random
+over the whole range instead (impact times still come from detection).
+
+Example:
+    >>> import numpy as np
+    >>> bank = random_bank(4, max_freq_hz=20000.0, rng=np.random.default_rng(0))
+    >>> bank.freqs_hz.shape, bool(np.all(np.diff(bank.freqs_hz) > 0))
+    ((4,), True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import specs
+from ..analysis import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
+from ..errors import WorkbenchError
+from .clips import Window
+from .labels import ClipLabel
+from .params import BankInit, ClipInit, FitParams, gain_for_amplitude
+from .settings import FitSettings
+
+# Shortest initial contact duration; the start is estimated from the modes' high-frequency
+# roll-off (`estimate_contact_s`), and mode gains are compensated for its spectrum.
+CONTACT_INIT_S = 1.5e-4
+# Tool modes start this far below the object's loudest mode.
+TOOL_INIT_DB = -30.0
+# Room reverb starts this quiet in every band.
+REVERB_INIT_DB = -35.0
+# Mode frequencies stay below this fraction of the sample rate.
+MAX_FREQ_FRACTION = 0.49
+
+
+def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, float]:
+    """Impacts, noise floor and room of one clip's window ``audio`` (peak-normalised);
+    also the onset (s, window time) of its loudest strike."""
+    sr = win.clip.sample_rate
+    times = np.array([imp.time_s for imp in win.impacts]) - win.start / sr
+    levels = np.array([imp.peak_db for imp in win.impacts])
+    loudest = int(np.argmax(levels))
+    mags = 10 ** ((levels - levels[loudest]) / 20)
+    onset = float(times[loudest])
+    noise_freqs, reverb_freqs = np.array(specs.NOISE_BAND_FREQS_HZ), np.array(specs.REVERB_BAND_FREQS_HZ)
+    noise = estimate_noise_bands(audio, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]))
+    room_t60 = estimate_room_decay(audio, sr, band_freqs_hz=reverb_freqs, onset_s=onset)
+    init = ClipInit(
+        times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
+        acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise),
+        reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
+    return init, onset
+
+
+def bank_init(audio: np.ndarray, sample_rate: int, onset_s: float, n_modes: int) -> tuple[BankInit, float]:
+    """Initial modes and contact duration (s); gains are compensated for the contact's spectrum.
+
+    Raises:
+        WorkbenchError: no mode stands out of the noise floor.
+    """
+    est = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=onset_s, max_freq_hz=0.45 * sample_rate)
+    if len(est.freqs_hz) == 0:
+        raise WorkbenchError("no resonant modes found above the noise floor")
+    order = np.argsort(est.freqs_hz)
+    f, amp = np.asarray(est.freqs_hz)[order], np.asarray(est.amplitudes)[order]
+    contact = estimate_contact_s(f, amp, min_s=CONTACT_INIT_S)
+    return BankInit(freqs_hz=f, t60_s=np.asarray(est.t60_s)[order],
+                    gains_db=gain_for_amplitude(amp, f, contact)), contact
+
+
+def random_bank(n_modes: int, *, max_freq_hz: float, rng: np.random.Generator) -> BankInit:
+    """DiffImpact-style start: ``n_modes`` modes spread at random over 50 Hz..``max_freq_hz``."""
+    f = np.sort(np.exp(rng.uniform(np.log(50.0), np.log(max_freq_hz), n_modes)))
+    return BankInit(freqs_hz=f, t60_s=np.exp(rng.uniform(np.log(0.05), np.log(1.0), n_modes)),
+                    gains_db=rng.normal(-30.0, 5.0, n_modes))
+
+
+def split_tool_modes(banks: dict[str, BankInit], labels: list[ClipLabel], n_tool_modes: int,
+                     rng: np.random.Generator) -> dict[str, BankInit]:
+    """Tool modes: start each tool with the modes its clips share across different objects,
+    else with quiet modes spread over the upper spectrum."""
+    tools = {}
+    for tool in sorted({lab.tool for lab in labels if lab.tool}):
+        objects_struck = [lab.object for lab in labels if lab.tool == tool]
+        shared = []
+        per_object = [banks[o] for o in dict.fromkeys(objects_struck)]
+        if len(per_object) >= 2:
+            ref = per_object[0]
+            for f, t, g in zip(ref.freqs_hz, ref.t60_s, ref.gains_db):
+                if all(np.min(np.abs(b.freqs_hz / f - 1)) < 0.005 for b in per_object[1:]):
+                    shared.append((f, t, g))
+        shared = shared[:n_tool_modes]
+        n_fill = n_tool_modes - len(shared)
+        loud = max(float(np.max(b.gains_db)) for b in banks.values())
+        fill_f = np.geomspace(1500.0, 15000.0, max(n_fill, 1))[:n_fill] * rng.uniform(0.97, 1.03, n_fill)
+        freqs = np.concatenate([[s[0] for s in shared], fill_f])
+        t60 = np.concatenate([[s[1] for s in shared], np.full(n_fill, 0.05)])
+        gains = np.concatenate([[s[2] for s in shared], np.full(n_fill, loud + TOOL_INIT_DB)])
+        order = np.argsort(freqs)
+        tools[tool] = BankInit(freqs[order], t60[order], gains[order])
+    return tools
+
+
+def _clarity(audio: np.ndarray) -> float:
+    """Peak over median level: the clip whose strike stands out most seeds a shared object."""
+    return float(np.max(np.abs(audio)) / (np.median(np.abs(audio)) + 1e-9))
+
+
+def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: list[ClipLabel] | None,
+                   shared: bool, settings: FitSettings, rng: np.random.Generator) -> FitParams:
+    """The fit's variables at their starting values.
+
+    Args:
+        windows: One per clip, all at one sample rate.
+        targets: The clips' fitted windows, peak-normalised, each (n_samples,).
+        labels: Tool/object label per clip (objects and tools shared by name), or None.
+        shared: Without labels: one object for every clip (else one per clip).
+        settings: ``n_modes``, ``n_tool_modes`` and ``init`` are used.
+        rng: Draws the random parts (random modes, tool fill modes).
+
+    Raises:
+        WorkbenchError: no modes found in a clip (named).
+    """
+    clips = [w.clip for w in windows]
+    sr = clips[0].sample_rate
+    inits = [clip_init(w, t) for w, t in zip(windows, targets)]
+    if labels is not None:
+        object_names = list(dict.fromkeys(lab.object for lab in labels))
+        object_of = [object_names.index(lab.object) for lab in labels]
+    elif shared:
+        object_names, object_of = ["object"], [0] * len(clips)
+    else:
+        object_names, object_of = [c.name for c in clips], list(range(len(clips)))
+    banks = {}
+    for o, name in enumerate(object_names):
+        members = [i for i in range(len(clips)) if object_of[i] == o]
+        if settings.init == "random":
+            banks[name] = random_bank(settings.n_modes, max_freq_hz=MAX_FREQ_FRACTION * sr, rng=rng)
+            continue
+        best = max(members, key=lambda i: _clarity(clips[i].audio))
+        try:
+            banks[name], contact = bank_init(targets[best], sr, inits[best][1], settings.n_modes)
+        except WorkbenchError as err:
+            raise WorkbenchError(f"{clips[best].name}: {err}") from None
+        # Gains are referenced to `best`; the other clips' levels go into their impact magnitudes.
+        for i in members:
+            inits[i][0].contacts_s = np.full(len(inits[i][0].times_s), contact)
+    tools = {}
+    if labels is not None and any(lab.tool for lab in labels):
+        tools = split_tool_modes(banks, labels, settings.n_tool_modes, rng)
+    tool_names = list(tools)
+    clip_inits = []
+    for i, (ci, _) in enumerate(inits):
+        ci.object_index = object_of[i]
+        ci.tool_index = tool_names.index(labels[i].tool) if tool_names and labels[i].tool else -1
+        if settings.init == "random":
+            ci.noise_gains_db = np.full_like(ci.noise_gains_db, specs.NOISE_GAIN_DB.default)
+            ci.reverb_t60_s = np.full_like(ci.reverb_t60_s, specs.REVERB_T60_S.default)
+        clip_inits.append(ci)
+    return FitParams([banks[n] for n in object_names], [tools[t] for t in tool_names], clip_inits,
+                     noise_freqs_hz=specs.NOISE_BAND_FREQS_HZ, reverb_freqs_hz=specs.REVERB_BAND_FREQS_HZ,
+                     max_freq_hz=MAX_FREQ_FRACTION * sr, local=settings.init == "physics")
