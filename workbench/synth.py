@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 
@@ -42,6 +42,14 @@ from .functional.modal import modal_ir
 from .functional.noise import noise_spectrum
 from .functional.reverb import reverb_ir
 from .functional.spectral import fast_fft_length, irfft, rfft
+
+
+#: A part's spectrum, a function that makes it (when the chain reaches it), or None.
+Part = Union[torch.Tensor, Callable[[], Optional[torch.Tensor]], None]
+
+
+def _made(part: Part) -> torch.Tensor | None:
+    return part() if callable(part) else part
 
 
 @dataclass(frozen=True)
@@ -162,10 +170,14 @@ class ImpactSynth(torch.nn.Module):
                          n_samples=self.n_samples, sample_rate=self.sample_rate, seed=self.reverb_seed)
         return rfft(room, self.n_fft)
 
-    def mix(self, *, force: torch.Tensor | None = None, modes: Sequence[torch.Tensor] = (),
-            acceleration: torch.Tensor | None = None, noise: torch.Tensor | None = None,
-            room: torch.Tensor | None = None) -> torch.Tensor | None:
+    def mix(self, *, force: Part = None, modes: Sequence[torch.Tensor] = (),
+            acceleration: torch.Tensor | None = None, noise: Part = None, room: Part = None) -> torch.Tensor | None:
         """The signal chain over part spectra: ``[F (alpha + sum(modes)) + N] (1 + R)``, back in time.
+
+        ``force``, ``noise`` and ``room`` may also be zero-argument functions that make the
+        spectrum (or None): each is then made only when the chain reaches it, so no more
+        than one part's spectrum is held beside the running sum (peak memory as in one
+        straight pass).
 
         Args:
             force: Spectrum of F (needed when ``modes`` or ``acceleration`` are given).
@@ -183,11 +195,13 @@ class ImpactSynth(torch.nn.Module):
         if acceleration is not None:
             alpha = acceleration[:, None]
             response = alpha if response is None else response + alpha
-        spectrum = None if response is None else force * response
+        spectrum = None if response is None else _made(force) * response
+        noise = _made(noise)
         if noise is not None:
             spectrum = noise if spectrum is None else spectrum + noise
         if spectrum is None:
             return None
+        room = _made(room)
         if room is not None:
             spectrum = spectrum * (1.0 + room)
         return irfft(spectrum, self.n_fft)[:, :self.n_samples]
@@ -203,10 +217,9 @@ class ImpactSynth(torch.nn.Module):
             modal = tool if modal is None else modal + tool
         modes = () if modal is None else (rfft(modal, self.n_fft),)   # zero-padded to n_fft >= 2n
         acceleration = c.acceleration if parts.acceleration else None
-        force = self.force_spectrum(c) if modes or acceleration is not None else None
-        y = self.mix(force=force, modes=modes, acceleration=acceleration,
-                     noise=self.noise_spectrum(c) if parts.noise else None,
-                     room=self.room_spectrum(c) if parts.reverb else None)
+        y = self.mix(force=lambda: self.force_spectrum(c), modes=modes, acceleration=acceleration,
+                     noise=(lambda: self.noise_spectrum(c)) if parts.noise else None,
+                     room=(lambda: self.room_spectrum(c)) if parts.reverb else None)
         return c.freqs_hz.new_zeros(c.batch_size, self.n_samples) if y is None else y
 
     def forward(self, controls: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
