@@ -145,10 +145,8 @@ def fit(
                       TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
                       transient=False) as bar:
             task = bar.add_task("fit", total=steps, loss="-")
-            total = [steps]         # clips at several sample rates are fitted in parts, one after another
 
-            def on_progress(p):
-                total[0] = p.total_steps
+            def on_progress(p):     # clips at several sample rates are fitted in parts: total = parts x steps
                 bar.update(task, total=p.total_steps, completed=p.step + 1, loss=f"{p.loss:.4f}")
 
             with warnings.catch_warnings(record=True) as caught:
@@ -157,7 +155,7 @@ def fit(
                                  labels=labels, channel=channel, sample_rate=sample_rate, seed=seed,
                                  sensitivity=sensitivity, reverb=not no_reverb, device=device,
                                  callback=on_progress, report_every=5)
-            bar.update(task, completed=total[0])
+            bar.update(task, completed=steps * len(result.loss_histories))
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
         separate = len(result.presets) > 1 and result.file_preset is None

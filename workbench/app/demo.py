@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from pathlib import Path
 
 from ..data import DEMO_RECORDING
 from ..errors import WorkbenchError
 from ..presets import load_preset
+from .preset_library import REPO_PRESETS
 from .recordings import Recording, read_recording
 from .records import FitRecord, record_from_preset
 
@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 
 #: The shipped fit of the demo recording: the preset library's joint tool/object fit of it
 #: (`workbench library`, presets/README.md), so the demo shows object and tool players.
-DEMO_FITTED_PRESET = (Path(__file__).resolve().parents[2] / "presets" / "metal"
-                      / "robot_steelfork_on_steelbowl_separated.json")
+DEMO_FITTED_PRESET = REPO_PRESETS / "metal" / "robot_steelfork_on_steelbowl_separated.json"
 
 
 @functools.lru_cache(maxsize=1)

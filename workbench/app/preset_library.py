@@ -20,7 +20,8 @@ from ..errors import WorkbenchError
 from ..names import slugify
 from ..presets import Preset, load_preset, save_preset
 
-_REPO_PRESETS = Path(__file__).resolve().parents[2] / "presets"
+#: The repository's preset library (the shipped presets, the demo's fit among them).
+REPO_PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
 
 def default_presets_dir() -> Path:
@@ -28,7 +29,7 @@ def default_presets_dir() -> Path:
     env = os.environ.get("WORKBENCH_PRESETS")
     if env:
         return Path(env)
-    return _REPO_PRESETS if _REPO_PRESETS.is_dir() else Path.cwd() / "presets"
+    return REPO_PRESETS if REPO_PRESETS.is_dir() else Path.cwd() / "presets"
 
 
 def file_stem(name: str) -> str:
