@@ -4,7 +4,8 @@ Layers, bottom to top (a module imports only from its own layer or the ones belo
 `tests/test_layers.py` checks it):
 
 1. `workbench.errors`, `workbench.version`, `workbench.atomic`, `workbench.names`,
-   `workbench.specs` (parameter ranges as data) - plain Python and numpy.
+   `workbench.specs` (parameter ranges as data), `workbench.budgets` (work limits as data),
+   `workbench.memo` (byte-bounded caches) - plain Python and numpy.
 2. `workbench.functional` - pure tensor DSP in physical units (modes, contact, noise, reverb).
 3. `workbench.presets` (the file schema, no torch), `workbench.audio` (files in and out),
    `workbench.plots` (matplotlib figures), `workbench.analysis` (detection, physics priors).
