@@ -89,6 +89,10 @@ DECODED_SAMPLES = Budget(name="decoded_samples", limit=2**25, unit="samples", pe
 #: rendered at full length, so it is the render budget.
 FIT_SAMPLES = Budget(name="fit_samples", limit=RENDER_SAMPLES.limit, unit="samples", per="per fit",
                      doc="Samples of the recording one fit takes (its resynthesis is one render).")
+#: Bytes of rendered parts and sounds one `workbench.rendering.PartCache` (one dashboard
+#: session) keeps for fast slider edits.
+RENDER_CACHE_BYTES = Budget(name="render_cache_bytes", limit=96 * 2**20, unit="bytes", per="per session",
+                            doc="Rendered parts and sounds kept by one session for incremental edits.")
 #: Bytes of derived data (mono mixes, detections, spectrograms, rendered parts) all
 #: sessions of one server may cache; a closed session's entries are freed at once.
 SERVER_CACHE_BYTES = Budget(name="server_cache_bytes", limit=512 * 2**20, unit="bytes", per="per server",
@@ -102,7 +106,13 @@ TABLE_CACHE_BYTES = Budget(name="table_cache_bytes", limit=128 * 2**20, unit="by
 MEMORY_BYTES = Budget(name="memory_bytes", limit=2 * 2**30, unit="bytes", per="per process",
                       doc="Peak resident memory of the worst allowed render, fit or upload.")
 
+#: Size of one preset JSON file on disk, checked before it is read: far above any real
+#: preset (1024 modes per body are about 100 kB), low enough to parse in about a second.
+PRESET_BYTES = Budget(name="preset_bytes", limit=64 * 2**20, unit="bytes", per="per preset file",
+                      doc="Size of one preset JSON file, checked before it is read and parsed.")
+
 #: Every budget by name (for tables, docs and the benchmark).
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
     RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, FIT_SAMPLES,
-    SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES)}
+    RENDER_CACHE_BYTES, SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES,
+    PRESET_BYTES)}

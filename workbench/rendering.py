@@ -28,7 +28,9 @@ import numpy as np
 import torch
 
 from . import specs
+from .budgets import RENDER_CACHE_BYTES, RENDER_SAMPLES
 from .errors import WorkbenchError
+from .memo import ByteLRU
 from .controls import controls_from_presets
 from .presets import Preset, load_preset
 from .synth import ImpactSynth, Parts
@@ -65,19 +67,48 @@ def _as_preset(preset) -> Preset:
     raise WorkbenchError(f"preset: expected a Preset or a path, got {type(preset).__name__}")
 
 
+def render_size(presets: Sequence[Preset], *, duration_s: float | None = None,
+                sample_rate: int | None = None) -> tuple[int, int]:
+    """(sample_rate, n_samples) of rendering ``presets`` together, checked against the budgets.
+
+    Raises:
+        WorkbenchError: a rate outside 16-96 kHz, a duration outside (0, 600] s, or more
+            samples (n_samples x batch) than `workbench.budgets.RENDER_SAMPLES` allows.
+    """
+    sr = sample_rate if sample_rate is not None else presets[0].sample_rate
+    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) \
+            or not specs.SAMPLE_RATE.contains(sr):
+        raise WorkbenchError(f"sample_rate: {sr!r} Hz is outside [16000, 96000] Hz")
+    duration = duration_s if duration_s is not None else max(p.duration_s for p in presets)
+    if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+            or not (0 < duration <= specs.DURATION_S.maximum):
+        raise WorkbenchError(f"duration_s: {duration!r} is outside (0, {specs.DURATION_S.maximum:g}] s")
+    n = max(1, int(round(float(duration) * int(sr))))
+    what = f"{presets[0].name}" if len(presets) == 1 else f"{len(presets)} presets"
+    RENDER_SAMPLES.check(n * len(presets), what=f"render of {what} ({float(duration):g} s at {int(sr)} Hz"
+                         + ("" if len(presets) == 1 else f" x {len(presets)}") + ")",
+                         hint="render a shorter duration or a lower sample rate")
+    return int(sr), n
+
+
 def render_batch(presets, *, duration_s: float | None = None, sample_rate: int | None = None,
                  device=None, parts: str | Parts = "all", dtype=torch.float32) -> torch.Tensor:
-    """Render several presets at once; (batch, n_samples) tensor on ``device``."""
+    """Render several presets at once; (batch, n_samples) tensor on ``device``.
+
+    Raises:
+        WorkbenchError: no presets, a bad preset, rate, duration or part, or a render over
+            the `workbench.budgets.RENDER_SAMPLES` budget (checked before any work).
+    """
+    if isinstance(presets, (str, os.PathLike, Preset)) or not isinstance(presets, Sequence) or not presets:
+        raise WorkbenchError("presets: expected a non-empty list of presets or preset files")
     presets = [_as_preset(p) for p in presets]
-    sr = int(sample_rate or presets[0].sample_rate)
-    if not specs.SAMPLE_RATE.contains(sr):
-        raise WorkbenchError(f"sample_rate: {sr} Hz is outside [16000, 96000] Hz")
-    duration = float(duration_s if duration_s is not None else max(p.duration_s for p in presets))
-    if not (0 < duration <= 600):
-        raise WorkbenchError(f"duration_s: {duration} is outside (0, 600] s")
-    parts = Parts.named(parts) if isinstance(parts, str) else parts
+    sr, n = render_size(presets, duration_s=duration_s, sample_rate=sample_rate)
+    if isinstance(parts, str):
+        parts = Parts.named(parts)
+    elif not isinstance(parts, Parts):
+        raise WorkbenchError(f"parts: expected one of {', '.join(Parts.NAMES)}, got {parts!r}")
     dev = resolve_device(device)
-    synth = ImpactSynth(sample_rate=sr, n_samples=max(1, int(round(duration * sr))))
+    synth = ImpactSynth(sample_rate=sr, n_samples=n)
     controls = controls_from_presets(presets, dtype=dtype, device=dev)
     with torch.no_grad():
         return synth(controls, parts)
@@ -110,8 +141,7 @@ def render(
 def force_profile(preset: Preset, *, duration_s: float | None = None, sample_rate: int | None = None,
                   dtype=torch.float32) -> np.ndarray:
     """(n_samples,) contact force F(t) of ``preset`` (default: its own length and rate)."""
-    sr = int(sample_rate or preset.sample_rate)
-    n = max(1, int(round(float(duration_s or preset.duration_s) * sr)))
+    sr, n = render_size([preset], duration_s=duration_s, sample_rate=sample_rate)
     with torch.no_grad():
         return ImpactSynth(sample_rate=sr, n_samples=n).contact_force(
             controls_from_presets([preset], dtype=dtype))[0].numpy()
@@ -150,13 +180,22 @@ class PartCache:
     Not thread-safe: one cache per session.
 
     Args:
-        cache_size: Versions of each part kept (the last few slider positions).
+        max_bytes: Most bytes of spectra and sounds kept (the last few slider positions of
+            each part; default `workbench.budgets.RENDER_CACHE_BYTES`): a long sound keeps
+            fewer versions, never more memory.
     """
 
-    def __init__(self, cache_size: int = 4):
+    def __init__(self, max_bytes: int = RENDER_CACHE_BYTES.limit):
         self._synths = _LRU(2)
-        self._parts = {k: _LRU(cache_size) for k in ("force", "object", "tool", "noise", "room")}
-        self._outputs = _LRU(3 * cache_size)
+        share = max_bytes // 8           # each of the five parts, and the outputs (three eighths)
+        self._parts = {k: ByteLRU(share) for k in ("force", "object", "tool", "noise", "room")}
+        self._outputs = ByteLRU(max_bytes - 5 * share)
+
+    def clear(self) -> None:
+        """Drop every cached part and sound (frees their memory)."""
+        self._synths.clear()
+        for cache in (*self._parts.values(), self._outputs):
+            cache.clear()
 
     def render(self, preset: Preset, parts: Sequence[str] = CACHED_PARTS, *, duration_s: float | None = None,
                sample_rate: int | None = None) -> dict[str, np.ndarray]:
@@ -170,8 +209,7 @@ class PartCache:
         bad = [p for p in parts if p not in CACHED_PARTS]
         if bad:
             raise WorkbenchError(f"part: unknown part {bad[0]!r}; choose from {', '.join(CACHED_PARTS)}")
-        sr = int(sample_rate or preset.sample_rate)
-        n = max(1, int(round(float(duration_s or preset.duration_s) * sr)))
+        sr, n = render_size([preset], duration_s=duration_s, sample_rate=sample_rate)
         synth = self._synths.get_or((sr, n), lambda: ImpactSynth(sample_rate=sr, n_samples=n))
         controls: list = []
 

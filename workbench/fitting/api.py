@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from ..budgets import FIT_SAMPLES
 from ..controls import preset_from_controls
 from ..errors import WorkbenchError
 from ..losses import normalized_distance
@@ -207,7 +208,8 @@ def fit(
     Raises:
         WorkbenchError: unreadable/silent input, no impact found, clips too short (each
             naming the clip), mismatched sample rates in a joint fit, bad arguments
-            (naming the argument).
+            (naming the argument), a recording over the `workbench.budgets.FIT_SAMPLES`
+            budget (checked before any work).
     """
     t_start = time.perf_counter()
     settings = FitSettings(n_modes=n_modes, steps=steps, patience=patience, lr=lr, sensitivity=sensitivity,
@@ -215,6 +217,9 @@ def fit(
                            seed=seed)
     dev = resolve_device(device)
     clips = as_clips(audio_or_paths, sample_rate=sample_rate, channel=channel)
+    for c in clips:          # before any work: the resynthesis renders the whole recording
+        FIT_SAMPLES.check(len(c.audio), what=f"{c.name} ({len(c.audio) / c.sample_rate:.1f} s at "
+                          f"{c.sample_rate} Hz)", hint="trim the recording, or fit it at a lower sample rate")
     clip_labels = resolve_labels(labels, clips) if labels is not None else None
     shared = joint or clip_labels is not None
     if shared and len({c.sample_rate for c in clips}) > 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .bands import band_weights, white_spectrum
+from .bands import interpolate_bands, white_spectrum
 from .scaling import NEPERS_PER_DB
 from .spectral import complex_dtype
 
@@ -32,9 +32,8 @@ def noise_spectrum(
     Returns:
         (batch, n_fft // 2 + 1) complex spectrum; ``torch.fft.irfft(., n_fft)`` is the noise.
     """
-    weights = band_weights(band_freqs_hz, n_fft=n_fft, sample_rate=sample_rate,
-                           dtype=gains_db.dtype, device=gains_db.device)
-    magnitude = torch.exp((gains_db * NEPERS_PER_DB) @ weights)   # dB -> amplitude (scale the few gains, not the bins)
+    # dB -> amplitude, interpolated over log frequency (scale the few gains, not the bins)
+    magnitude = interpolate_bands(band_freqs_hz, gains_db * NEPERS_PER_DB, n_fft=n_fft, sample_rate=sample_rate).exp()
     white = white_spectrum(n_fft, seed=seed, dtype=complex_dtype(gains_db.dtype), device=gains_db.device)
     return magnitude * white
 

@@ -11,32 +11,36 @@ dry path is the separate unit tap in ``(delta + IR)``.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
+
+from ..budgets import TABLE_CACHE_BYTES
+from ..memo import bytes_cache
 
 from ..specs import T60_DECAY
 from .bands import band_weights, white_spectrum
 from .scaling import NEPERS_PER_DB
 
 
-@functools.lru_cache(maxsize=8)
-def _band_noise_cpu(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rate: float, seed: int,
-                    block: int) -> torch.Tensor:
-    """(A, n_bands, block) band noises, sample n = a * block + j at [a, :, j]; zero at n = 0 and n >= n_samples."""
+@bytes_cache(TABLE_CACHE_BYTES.limit)
+def _band_noise(band_freqs_hz: tuple[float, ...], n_samples: int, sample_rate: float, seed: int, block: int,
+                dtype, device) -> torch.Tensor:
+    """(A, n_bands, block) band noises, sample n = a * block + j at [a, :, j]; zero at n = 0 and n >= n_samples.
+
+    Made one band at a time in float64 and written into the output's dtype, so the peak
+    is the output plus one band (not every band in float64, twice).
+    """
     spec = white_spectrum(n_samples, seed=seed, dtype=torch.complex128)
     weights = band_weights(band_freqs_hz, n_fft=n_samples, sample_rate=sample_rate, dtype=torch.float64)
-    bank = torch.fft.irfft(weights * spec, n_samples)                       # (n_bands, n_samples)
-    bank[:, 0] = 0.0                      # IR(0) = 0: the dry path is the separate unit tap
     a_len = -(-n_samples // block)
-    bank = torch.nn.functional.pad(bank, (0, a_len * block - n_samples))
-    return bank.reshape(len(band_freqs_hz), a_len, block).transpose(0, 1).contiguous()
-
-
-@functools.lru_cache(maxsize=8)
-def _band_noise(key: tuple[float, ...], n_samples: int, sample_rate: float, seed: int, block: int, dtype, device):
-    return _band_noise_cpu(key, n_samples, sample_rate, seed, block).to(dtype=dtype, device=device)
+    out = torch.zeros(a_len, len(band_freqs_hz), block, dtype=dtype, device=device)
+    for b in range(len(band_freqs_hz)):
+        band = torch.fft.irfft(weights[b] * spec, n_samples)
+        band[0] = 0.0                     # IR(0) = 0: the dry path is the separate unit tap
+        band = torch.nn.functional.pad(band, (0, a_len * block - n_samples))
+        out[:, b, :] = band.reshape(a_len, block).to(dtype=dtype, device=device)
+    return out
 
 
 def reverb_ir(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple
 
 import scipy.fft
 import torch
+
+from ..budgets import TABLE_CACHE_BYTES
+from ..memo import bytes_cache
 
 
 def fast_fft_length(n: int) -> int:
@@ -21,33 +23,36 @@ def fast_fft_length(n: int) -> int:
     return 64 * scipy.fft.next_fast_len(-(-half // 32), real=True) if half > 32 else 2 * half
 
 
-class _Twiddles(NamedTuple):
-    rfft: tuple[torch.Tensor, torch.Tensor]
-    irfft: tuple[torch.Tensor, torch.Tensor]
-    rfft_adjoint: tuple[torch.Tensor, torch.Tensor]     # the backward pass of rfft
-    irfft_adjoint: tuple[torch.Tensor, torch.Tensor]    # the backward pass of irfft
+@bytes_cache(TABLE_CACHE_BYTES.limit)
+def _twiddles(n_fft: int, kind: str, dtype: torch.dtype, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pair of weights of the packed transforms, for `_pack_rfft` and `_unpack_irfft`.
 
-
-@functools.lru_cache(maxsize=32)
-def _twiddles(n_fft: int, dtype: torch.dtype, device: str) -> _Twiddles:
-    """Weights of the packed transforms, for `_pack_rfft` and `_unpack_irfft`.
-
-    Forward (k = 0..n_fft/2): X[k] = a[k] Z[k] + b[k] conj(Z[-k]), Z the half-length FFT.
+    Forward (k = 0..n_fft/2): X[k] = a[k] Z[k] + b[k] conj(Z[-k]), Z the half-length FFT,
+    with w = exp(-2 pi i k / n_fft), a = (1 - i w) / 2, b = (1 + i w) / 2.
     Inverse (k = 0..n_fft/2 - 1): Z[k] = conj(a[k]) X[k] + conj(b[k]) conj(X[n_fft/2 - k]).
     The adjoints are weighted copies: rfft's is n_fft * irfft(X * [1, 1/2, ..., 1/2, 1])
-    and irfft's is rfft(x) * [1, 2, ..., 2, 1] / n_fft.
+    and irfft's is rfft(x) * [1, 2, ..., 2, 1] / n_fft. Built from sin and cos in
+    float64 straight into ``dtype`` (one pair per kind, so a long transform's tables
+    are made and cached only for the directions it uses).
     """
     half = n_fft // 2
-    k = torch.arange(half + 1, dtype=torch.float64)
-    w = torch.polar(torch.ones_like(k), -2.0 * math.pi * k / n_fft)
-    a, b = 0.5 * (1 - 1j * w), 0.5 * (1 + 1j * w)
-    ia, ib = a[:half].conj(), b[:half].conj()
-    edge = torch.ones(half + 1, dtype=torch.float64)
-    edge[1:half] = 2.0                                  # interior bins count twice in a real signal
-    cast = lambda *ts: tuple(t.to(dtype=dtype, device=device) for t in ts)  # noqa: E731
-    return _Twiddles(rfft=cast(a, b), irfft=cast(ia, ib),
-                     irfft_adjoint=cast(a * edge / n_fft, b * edge / n_fft),
-                     rfft_adjoint=cast(ia * n_fft / edge[:half], ib * n_fft / edge[1:].flip(0)))
+    conj = kind in ("irfft", "rfft_adjoint")
+    length = half if conj else half + 1
+    theta = torch.arange(length, dtype=torch.float64).mul_(-2.0 * math.pi / n_fft)
+    sin, cos = torch.sin(theta), torch.cos(theta)
+    del theta
+    scale = torch.ones(length, dtype=torch.float64)
+    if kind == "irfft_adjoint":            # * edge / n_fft, edge = [1, 2, ..., 2, 1]
+        scale[1:half] = 2.0
+        scale /= n_fft
+    elif kind == "rfft_adjoint":           # * n_fft / [1, 2, ..., 2]
+        scale[1:] = 0.5
+        scale *= n_fft
+    sign = -1.0 if conj else 1.0
+    real = dtype.to_real()
+    a = torch.complex((0.5 * scale * (1.0 + sin)).to(real), (-0.5 * sign * scale * cos).to(real))
+    b = torch.complex((0.5 * scale * (1.0 - sin)).to(real), (0.5 * sign * scale * cos).to(real))
+    return a.to(device), b.to(device)
 
 
 def _pack_rfft(x: torch.Tensor, n_fft: int, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -71,11 +76,11 @@ class _PackedRFFT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, n_fft: int):
         ctx.n_samples, ctx.n_fft = x.shape[-1], n_fft
-        return _pack_rfft(x, n_fft, *_twiddles(n_fft, complex_dtype(x.dtype), str(x.device)).rfft)
+        return _pack_rfft(x, n_fft, *_twiddles(n_fft, "rfft", complex_dtype(x.dtype), str(x.device)))
 
     @staticmethod
     def backward(ctx, grad):
-        weights = _twiddles(ctx.n_fft, grad.dtype, str(grad.device)).rfft_adjoint
+        weights = _twiddles(ctx.n_fft, "rfft_adjoint", grad.dtype, str(grad.device))
         return _unpack_irfft(grad, ctx.n_fft, *weights)[..., :ctx.n_samples], None
 
 
@@ -83,11 +88,11 @@ class _PackedIRFFT(torch.autograd.Function):
     @staticmethod
     def forward(ctx, spectrum, n_fft: int):
         ctx.n_fft = n_fft
-        return _unpack_irfft(spectrum, n_fft, *_twiddles(n_fft, spectrum.dtype, str(spectrum.device)).irfft)
+        return _unpack_irfft(spectrum, n_fft, *_twiddles(n_fft, "irfft", spectrum.dtype, str(spectrum.device)))
 
     @staticmethod
     def backward(ctx, grad):
-        weights = _twiddles(ctx.n_fft, complex_dtype(grad.dtype), str(grad.device)).irfft_adjoint
+        weights = _twiddles(ctx.n_fft, "irfft_adjoint", complex_dtype(grad.dtype), str(grad.device))
         return _pack_rfft(grad, ctx.n_fft, *weights), None
 
 
