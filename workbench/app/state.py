@@ -132,7 +132,7 @@ class AppState(param.Parameterized):
         return state
 
     def notify(self, level: str, text: str) -> None:
-        """Post a notification (level: info, success, warning, error) for the views."""
+        """Post a notification (level: info, success, warning, error); ``text`` is plain text, the views escape it."""
         self._serial += 1
         self.message = (level, text, self._serial)
 

@@ -9,6 +9,7 @@ import param
 from bokeh.models import ColumnDataSource
 
 from ..jobs import fitter_status
+from ..text import escape_markdown
 from .base import ACCENT, View, new_figure
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,12 @@ class FitPanel(View):
         self._cb = None
         self._fitter_ok, reason = fitter_status()
         if not self._fitter_ok:
-            self._fit.description = reason
+            self._fit.description = escape_markdown(reason)   # Panel renders descriptions as Markdown
         s.param.watch(self._on_progress, ["fit_status", "fit_step", "fit_total", "fit_losses", "fit_message",
                                           "current"])
         self._on_progress()
         if not self._fitter_ok:
-            self._status.object = f"Fitting unavailable: {reason}"
+            self._status.object = f"Fitting unavailable: {escape_markdown(reason)}"
         self._layout = pn.Column(
             pn.Row(self._modes, self._steps, **w), self._joint, pn.Row(self._tool, self._object, **w),
             pn.Row(self._fit, self._cancel, **w), self._progress, self._status, self.loss_pane, **w)
@@ -81,7 +82,7 @@ class FitPanel(View):
         extra = ""
         if rec is not None and s.fit_status == "idle":
             extra = rec.source + (f": spectral distance {rec.distance:.3f}" if rec.distance is not None else "")
-        self._status.object = s.fit_message or extra
+        self._status.object = escape_markdown(s.fit_message or extra)   # may quote a name or an error
         if events and not any(e.name in ("fit_losses", "current") for e in events):
             return
         losses = s.fit_losses or ([(i, v) for i, v in enumerate(rec.loss_history)] if rec is not None else [])

@@ -7,6 +7,7 @@ import panel as pn
 
 from ...errors import WorkbenchError
 from ..playback import play, playback_status, wav_bytes
+from ..text import escape_markdown
 from .base import View, later
 
 PLAYERS = {"original": "Original", "fit": "Fit", "edited": "Edited", "object": "Object only",
@@ -33,10 +34,10 @@ class PlayersPanel(View):
                                         disabled=not ok, margin=(5, 5))
         self._device = pn.widgets.Button(name="Play on this machine", disabled=not ok, margin=(5, 5),
                                          sizing_mode="stretch_width",
-                                         description=(f"Plays through {reason}" if ok else reason))
+                                         description=escape_markdown(f"Plays through {reason}" if ok else reason))
         self._device.on_click(self._play_device)
-        note = pn.pane.Markdown("" if ok else f"<small>Device playback off: {reason}</small>", margin=(0, 10),
-                                css_classes=["wb-device-note"])
+        note = pn.pane.Markdown("" if ok else f"<small>Device playback off: {escape_markdown(reason)}</small>",
+                                margin=(0, 10), css_classes=["wb-device-note"])
         self.device_controls = pn.Column(pn.Row(self._which, self._device, sizing_mode="stretch_width"), note,
                                          sizing_mode="stretch_width")
         s.param.watch(self._on_audio, ["audio"])

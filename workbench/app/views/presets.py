@@ -9,6 +9,7 @@ import panel as pn
 from ...errors import WorkbenchError
 from ..playback import wav_bytes
 from ..preset_library import export_status, file_stem
+from ..text import escape_markdown
 from .base import View
 
 
@@ -47,9 +48,9 @@ class PresetPanel(View):
             b = pn.widgets.FileDownload(callback=(lambda to=to: self._export(to)), filename=f"preset_{to}.zip",
                                         css_classes=[f"wb-export-{to}"],
                                         label=f"Export for {to.upper() if to == 'tdw' else to.title()}",
-                                        disabled=not ok, description=None if ok else reason, **w)
+                                        disabled=not ok, description=None if ok else escape_markdown(reason), **w)
             self._exports.append((to, b))
-        self._export_note = pn.pane.Markdown("" if ok else f"*Export unavailable: {reason}*", **w)
+        self._export_note = pn.pane.Markdown("" if ok else f"*Export unavailable: {escape_markdown(reason)}*", **w)
         s.param.watch(self._sync, ["library", "preset", "presets_dir"])
         self._sync()
         self._layout = pn.Row(
@@ -72,7 +73,7 @@ class PresetPanel(View):
             self._a.value = s.ab_a
         if s.ab_b in choices:
             self._b.value = s.ab_b
-        self._folder.object = f"Library folder: `{s.presets_dir}`"
+        self._folder.object = f"Library folder: {escape_markdown(s.presets_dir)}"
         p = s.preset
         stem = (file_stem(p.name) if p is not None else "") or "preset"
         self._dl_json.filename = f"{stem}.json"

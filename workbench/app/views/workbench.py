@@ -5,6 +5,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
+from ..text import escape_html, escape_markdown
 from .base import ACCENT, View
 from .compare import SpectrogramView, WaveformView
 from .edit import EditPanel
@@ -58,12 +59,12 @@ class Workbench(View):
         if not text:
             return
         icon = {"error": "Error", "warning": "Warning", "success": "Done"}.get(level, "Note")
-        self._status.object = f"**{icon}:** {text}"
+        self._status.object = f"**{icon}:** {escape_markdown(text)}"   # text: plain, may quote data
         self._status.visible = True
         notes = pn.state.notifications
         if notes is not None:
             show = {"error": notes.error, "warning": notes.warning, "success": notes.success}.get(level, notes.info)
-            show(text, duration=12000 if level == "error" else 5000)
+            show(escape_html(text), duration=12000 if level == "error" else 5000)
 
     def template(self, title: str = "Impact Workbench") -> pn.template.BaseTemplate:
         # Bootstrap: every asset is served locally (the Fast template fetches Google fonts).
