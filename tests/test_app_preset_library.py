@@ -42,3 +42,18 @@ def test_export_status_says_why(monkeypatch, demo_preset):
     assert not ok and reason.startswith("exporter not installed (")
     with pytest.raises(WorkbenchError, match="export: the exporter is not installed"):
         export_zip(demo_preset, "tdw")
+
+
+def test_two_names_with_one_file_stem_do_not_overwrite_each_other(tmp_path):
+    from workbench.app.preset_library import PresetLibrary
+    from workbench.presets import Preset, load_preset
+
+    bell = Preset(name="x", sample_rate=16000, duration_s=0.5,
+                  object={"modes": [{"freq_hz": 440, "t60_s": 0.3, "gain_db": -6}]},
+                  impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+    lib = PresetLibrary(tmp_path)
+    first = lib.save(bell, "Bell, v1")
+    second = lib.save(bell, "Bell v1")
+    again = lib.save(bell, "Bell v1")          # the same name again: an update of its own file
+    assert first.name == "Bell_v1.json" and second.name == "Bell_v1-2.json" and again == second
+    assert load_preset(first).name == "Bell, v1" and load_preset(second).name == "Bell v1"

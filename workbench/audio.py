@@ -7,6 +7,7 @@ file and the reason, never a traceback from deep inside a decoder.
 from __future__ import annotations
 
 import io
+import numbers
 import os
 from pathlib import Path
 from typing import Literal
@@ -16,13 +17,17 @@ import soundfile as sf
 import soxr
 
 from . import specs
-from .errors import WorkbenchError
 from .atomic import atomic_write_bytes
+from .budgets import DECODED_SAMPLES
+from .errors import WorkbenchError
 
 #: Shortest recording worth analysing: one window of the largest loss FFT (2048 at 44.1 kHz).
 MIN_DURATION_S = 0.05
 #: Peak below which a recording is treated as silent (-120 dBFS).
 SILENCE_PEAK = 1e-6
+#: Peak above which a recording is refused as corrupt or mis-scaled (+80 dBFS, full scale
+#: being 1): no real recording is this loud, and squaring such samples in float32 overflows.
+MAX_PEAK = 1e4
 
 Subtype = Literal["PCM_16", "PCM_24", "FLOAT"]
 
@@ -46,12 +51,58 @@ def _check_path(path) -> str:
     return name
 
 
+def check_decoded_size(info, name: str) -> None:
+    """Refuse a file whose decoded samples (frames x channels) are over `budgets.DECODED_SAMPLES`.
+
+    Call it with the header before decoding, so an oversized file costs no memory.
+
+    Args:
+        info: ``soundfile.info(...)`` or an open ``soundfile.SoundFile`` (``frames``,
+            ``channels``, ``samplerate``).
+        name: The file, for the message.
+
+    Raises:
+        WorkbenchError: names the file, its duration (s) and channels, and the limit.
+    """
+    frames, channels, rate = int(info.frames), int(info.channels), float(info.samplerate)
+    duration = f"{frames / rate:.1f} s" if rate > 0 else f"{frames} frames"
+    DECODED_SAMPLES.check(frames * channels, what=f"{name} ({duration}, {channels} channel(s))",
+                          hint="trim the recording or pick one channel before loading it")
+
+
+_DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError, MemoryError)
+
+
+def _unreadable(name: str, err: Exception) -> WorkbenchError:
+    return WorkbenchError(f"{name}: not a readable audio file ({str(err).strip() or 'unknown format'})")
+
+
+def _read(path, name: str) -> tuple[np.ndarray, int, dict]:
+    """(samples (n_frames, n_channels) float32, rate (Hz), header facts); the size is checked
+    from the header before anything is decoded, and no more frames than it gives are read."""
+    try:
+        f = sf.SoundFile(path)
+    except _DECODE_ERRORS as err:
+        raise _unreadable(name, err) from None
+    with f:
+        check_decoded_size(f, name)
+        try:
+            data = f.read(max(0, int(f.frames)), dtype="float32", always_2d=True)
+        except _DECODE_ERRORS as err:
+            raise _unreadable(name, err) from None
+        header = {"channels": f.channels, "format": f"{f.format}/{f.subtype}"}
+        rate = int(f.samplerate)
+    if data.shape[0] == 0:
+        raise WorkbenchError(f"{name}: the file holds no audio samples")
+    return data, rate, header
+
+
 def check_audio(audio: np.ndarray, sample_rate: float, *, name: str = "audio") -> np.ndarray:
     """Validate a mono signal; returns it as contiguous float32.
 
     Raises:
-        WorkbenchError: empty, non-finite samples, all zeros, too short, or an absurd
-            sample rate; the message starts with ``name``.
+        WorkbenchError: empty, non-finite samples, all zeros, a peak over `MAX_PEAK`, too
+            short, or an absurd sample rate; the message starts with ``name``.
     """
     if not (specs.MIN_LOAD_SAMPLE_RATE <= float(sample_rate) <= specs.MAX_LOAD_SAMPLE_RATE):
         raise WorkbenchError(f"{name}: sample rate {sample_rate} Hz is outside "
@@ -67,8 +118,13 @@ def check_audio(audio: np.ndarray, sample_rate: float, *, name: str = "audio") -
     if audio.size < MIN_DURATION_S * sample_rate:
         raise WorkbenchError(f"{name}: too short to analyse ({audio.size / sample_rate * 1e3:.1f} ms; "
                              f"at least {MIN_DURATION_S * 1e3:.0f} ms needed)")
-    if np.max(np.abs(audio)) < SILENCE_PEAK:
+    peak = float(np.max(np.abs(audio)))
+    if peak < SILENCE_PEAK:
         raise WorkbenchError(f"{name}: the recording is silent (all samples below -120 dBFS)")
+    if peak > MAX_PEAK:
+        raise WorkbenchError(f"{name}: the samples peak at {peak:.3g} ({20 * np.log10(peak):.0f} dBFS, full scale "
+                             f"is 1); refusing levels above {20 * np.log10(MAX_PEAK):.0f} dBFS as corrupt or "
+                             "mis-scaled")
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
@@ -93,12 +149,12 @@ def load_audio(
             channel, absurd sample rate, too short to analyse.
     """
     name = _check_path(path)
-    try:
-        data, file_rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise WorkbenchError(f"{name}: not a readable audio file ({str(err).strip() or 'unknown format'})") from None
-    if data.shape[0] == 0:
-        raise WorkbenchError(f"{name}: the file holds no audio samples")
+    if channel is not None and (isinstance(channel, bool) or not isinstance(channel, numbers.Integral)):
+        raise WorkbenchError(f"channel: expected a whole channel number (0-based) or None, got {channel!r}")
+    if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, numbers.Real)
+                                    or not np.isfinite(sample_rate)):
+        raise WorkbenchError(f"sample_rate: expected a number of Hz or None, got {sample_rate!r}")
+    data, file_rate, _ = _read(path, name)
     if channel is None:
         mono = data.mean(axis=1)
     elif not (0 <= channel < data.shape[1]):
@@ -116,18 +172,23 @@ def load_audio(
 
 
 def audio_info(path) -> dict:
-    """Sample rate, duration, channels, peak and RMS (dBFS) of an audio file."""
+    """Sample rate, duration (s), channels, peak and RMS (dBFS) of an audio file.
+
+    Raises:
+        WorkbenchError: missing, not audio, over the decoded-size budget, no samples, or
+            NaN/infinite samples (the message names the file).
+    """
     name = _check_path(path)
-    try:
-        info = sf.info(path)
-        data, _ = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise WorkbenchError(f"{name}: not a readable audio file ({str(err).strip()})") from None
-    peak = float(np.max(np.abs(data))) if data.size else 0.0
-    rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64)))) if data.size else 0.0
+    data, rate, info = _read(path, name)
+    if rate <= 0:
+        raise WorkbenchError(f"{name}: the header gives a sample rate of {rate} Hz")
+    if not np.all(np.isfinite(data)):
+        bad = int(np.count_nonzero(~np.isfinite(data)))
+        raise WorkbenchError(f"{name}: {bad} samples are NaN or infinite")
+    peak = float(np.max(np.abs(data)))
+    rms = float(np.sqrt(np.mean(np.square(data, dtype=np.float64))))
     db = lambda v: 20 * np.log10(v) if v > 0 else -np.inf  # noqa: E731
-    return {"file": name, "sample_rate": info.samplerate, "duration_s": data.shape[0] / info.samplerate,
-            "channels": info.channels, "format": f"{info.format}/{info.subtype}",
+    return {"file": name, "sample_rate": rate, "duration_s": data.shape[0] / rate, **info,
             "peak_dbfs": db(peak), "rms_dbfs": db(rms)}
 
 

@@ -110,9 +110,12 @@ MEMORY_BYTES = Budget(name="memory_bytes", limit=2 * 2**30, unit="bytes", per="p
 #: preset (1024 modes per body are about 100 kB), low enough to parse in about a second.
 PRESET_BYTES = Budget(name="preset_bytes", limit=64 * 2**20, unit="bytes", per="per preset file",
                       doc="Size of one preset JSON file, checked before it is read and parsed.")
+#: Bands of one noise or reverb spectrum in a preset (the workbench writes 16 and 9).
+BANDS = Budget(name="bands", limit=256, unit="bands", per="per spectrum",
+               doc="Bands of a preset's noise or reverb spectrum; each band is interpolated per render.")
 
 #: Every budget by name (for tables, docs and the benchmark).
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
     RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, FIT_SAMPLES,
     RENDER_CACHE_BYTES, SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES,
-    PRESET_BYTES)}
+    PRESET_BYTES, BANDS)}

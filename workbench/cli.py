@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -41,6 +42,37 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def check_output(path: Path, option: str, *, suffixes: tuple[str, ...] = (), folder: bool = False) -> None:
+    """Refuse an output path that cannot be written, before any long work (fits take minutes).
+
+    Args:
+        path: Where the command will write.
+        option: The option that gave it (``-o``), for the message.
+        suffixes: File suffixes accepted (lower case; empty: any).
+        folder: The output is a folder (created if missing) rather than a file.
+
+    Raises:
+        WorkbenchError: a folder given for a file (or a file for a folder), a wrong suffix,
+            or a parent that is not a folder or cannot be written into.
+    """
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise WorkbenchError(f"{option} {path}: exists and is not a folder (the output here is a folder)")
+    else:
+        if path.is_dir():
+            example = path / f"name{suffixes[0] if suffixes else ''}"
+            raise WorkbenchError(f"{option} {path}: is a folder; give a file name (e.g. {example})")
+        if suffixes and path.suffix.lower() not in suffixes:
+            raise WorkbenchError(f"{option} {path}: expected a {', '.join(suffixes)} file, got "
+                                 f"{path.suffix or 'no suffix'}")
+    parent = path if folder else path.parent
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise WorkbenchError(f"{option} {path}: {existing} is a file, not a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise WorkbenchError(f"{option} {path}: cannot write into {existing} (permission denied)")
+
+
 def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
@@ -66,6 +98,9 @@ def render(
     from .rendering import render as render_preset
 
     def go():
+        check_output(output, "-o", suffixes=(".wav", ".flac", ".ogg"))
+        if spectrogram is not None:
+            check_output(spectrogram, "--spectrogram")
         p = presets.load_preset(preset)
         y = render_preset(p, duration_s=duration, sample_rate=sample_rate, device=device, parts=part)
         sr = sample_rate or p.sample_rate
@@ -117,7 +152,7 @@ def info(file: Path = typer.Argument(..., help="An audio file or a preset JSON."
 def fit(
     recordings: list[Path] = typer.Argument(..., help="Recording(s) to fit (WAV/FLAC/OGG/MP3)."),
     output: Path = typer.Option(..., "-o", "--output", help="Preset JSON to write (a folder when fitting "
-                                "several clips without --joint)."),
+                                "several clips without --joint, or with --labels)."),
     modes: int = typer.Option(int(N_MODES.default), "--modes", help=_spec_help(N_MODES)),
     steps: int = typer.Option(int(STEPS.default), "--steps", help=_spec_help(STEPS)),
     joint: bool = typer.Option(False, "--joint", help="Several clips of one object: share its modes."),
@@ -138,9 +173,15 @@ def fit(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .fitting import fit as run_fit
+    from .names import unique_name
     from .presets import save_preset
 
     def go():
+        # several clips fitted apart (or tool/object-separated): one preset per clip, into a folder
+        separate = len(recordings) > 1 and (labels is not None or not joint)
+        check_output(output, "-o", suffixes=() if separate else (".json",), folder=separate)
+        if report is not None:
+            check_output(report, "--report", folder=True)
         with Progress(TextColumn("[bold]fitting[/]"), BarColumn(), TextColumn("step {task.completed}/{task.total}"),
                       TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
                       transient=False) as bar:
@@ -158,9 +199,11 @@ def fit(
             bar.update(task, completed=steps * len(result.loss_histories))
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
-        separate = len(result.presets) > 1 and result.file_preset is None
         if separate:
-            written = [save_preset(p, output / f"{p.name}.json") for p in result.presets]
+            stems: list[str] = []        # clips of the same name (a/hit.wav, b/hit.wav): hit, hit-2
+            for p in result.presets:
+                stems.append(unique_name(p.name, stems))
+            written = [save_preset(p, output / f"{stem}.json") for p, stem in zip(result.presets, stems)]
         else:
             written = [save_preset(result.preset, output)]
         out.print(f"fitted {len(result.presets)} clip(s) in {result.elapsed_s:.1f} s, {result.steps_run} steps "
@@ -187,6 +230,8 @@ def detect(
     from .analysis.detect import detect_impacts
 
     def go():
+        if csv is not None:
+            check_output(csv, "--csv")
         if not SENSITIVITY.contains(sensitivity):
             raise WorkbenchError(f"--sensitivity: {sensitivity} is outside [{SENSITIVITY.minimum:g}, "
                                  f"{SENSITIVITY.maximum:g}]")
@@ -282,6 +327,7 @@ def library(
     from .library import build_library
 
     def go():
+        check_output(output, "-o", folder=True)
         entries = build_library(source, output, steps=steps, n_modes=modes, separate=not no_separation,
                                 log=lambda msg: err.print(msg, highlight=False))
         out.print(f"wrote {len(entries)} presets and {output / 'README.md'}")

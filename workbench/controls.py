@@ -121,8 +121,9 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
             fitted on a normalised signal); the modes are left as they are.
 
     Returns:
-        The preset; silent padding modes (gain <= ``SILENT_GAIN_DB``) are dropped and
-        every value is clipped into its `workbench.specs` range.
+        The preset; silent padding modes (gain <= ``SILENT_GAIN_DB``) are dropped,
+        every value is clipped into its `workbench.specs` range and impact times to
+        before ``duration_s``.
     """
     with torch.no_grad():
         f, t60, g = (_numpy(x, index) for x in (c.freqs_hz, c.t60_s, c.gains_db))
@@ -133,11 +134,12 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
     level_db = 20.0 * math.log10(level)
     tool_modes = _modes(tf, tt, tg)
     n_imp = len(times) if n_impacts is None else n_impacts
+    last_s = math.nextafter(float(duration_s), 0.0)    # an impact starts inside the sound
     return Preset(
         name=name, sample_rate=sample_rate, duration_s=duration_s, material=material, tags=tuple(tags),
         object={"modes": _modes(f, t60, g)},
         tool={"modes": tool_modes} if tool_modes else None,
-        impacts=[{"time_s": float(specs.TIME_S.clip(times[k] + time_offset_s)),
+        impacts=[{"time_s": min(float(specs.TIME_S.clip(times[k] + time_offset_s)), last_s),
                   "contact_s": float(specs.CONTACT_S.clip(contacts[k])),
                   "magnitude": float(specs.MAGNITUDE.clip(mags[k] * level))} for k in range(n_imp)],
         acceleration=float(specs.ACCELERATION.clip(acc)),

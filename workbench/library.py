@@ -1,9 +1,11 @@
 """A preset library fitted from a folder of recordings.
 
 `build_library` fits every recording in a folder and writes one preset per file under
-``<out>/<material>/``, plus, for clips named ``*_<tool>_on_<object>``, a joint fit with
-tool/object separation (DiffImpact Sec. 4.3): one preset per clip with both modal banks
-and one tool-free object preset per object. A thumbnail spectrogram per preset and a
+``<out>/<material>/`` (the material from the manifest, else guessed from the name of the
+struck object, `workbench.names.guess_material`; clips of the same name get ``-2``, ``-3``...),
+plus, for clips named ``*_<tool>_on_<object>``, a joint fit with tool/object separation
+(DiffImpact Sec. 4.3): one preset per clip with both modal banks and one tool-free object
+preset per object. A thumbnail spectrogram per preset and a
 generated ``README.md`` table list the library. Re-running it regenerates everything.
 
 Metadata (material, license, description) come from a ``MANIFEST.md`` markdown table in
@@ -23,7 +25,7 @@ from .atomic import atomic_write_bytes
 from .audio import AUDIO_SUFFIXES
 from .errors import WorkbenchError
 from .fitting import fit
-from .names import material_family, material_word, tool_object
+from .names import guess_material, material_family, tool_object, unique_name
 from .plots import plot_spectrogram, save_figure
 from .presets import Preset, save_preset
 
@@ -102,14 +104,18 @@ def build_library(source: str | Path, out: str | Path = "presets", *, steps: int
     def meta(path: Path) -> dict[str, str]:
         return manifest.get(path.relative_to(source).as_posix(), {})
 
+    taken: dict[str, list[str]] = {}     # file stems written per family folder in this run
+
     def add(preset: Preset, family: str, kind: str, license_: str) -> None:
-        path = save_preset(preset, out / family / f"{preset.name}.json")
-        thumb = _thumbnail(preset, out / family / "thumbs" / f"{preset.name}.png")
+        stem = unique_name(preset.name, taken.setdefault(family, []))   # same-named clips: -2, -3...
+        taken[family].append(stem)
+        path = save_preset(preset, out / family / f"{stem}.json")
+        thumb = _thumbnail(preset, out / family / "thumbs" / f"{stem}.png")
         entries.append(LibraryEntry(path, preset, family, kind, thumb, license_))
 
     for path in files:
         info = meta(path)
-        material = info.get("material", "") or material_word(path.stem)
+        material = info.get("material", "") or guess_material(path.name)   # the object's, not the tool's
         channel = 0 if path.name.startswith(FORCE_SENSOR_PREFIX) else None
         t0 = time.perf_counter()
         try:

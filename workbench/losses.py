@@ -124,6 +124,21 @@ def normalized_distance(input: torch.Tensor, target: torch.Tensor, *,
     return loss.per_item(input, target) / reference.clamp_min(1e-12)
 
 
+def _samples(signal, name: str) -> torch.Tensor:
+    """``signal`` as a flat float32 tensor; refuses NaN/inf and non-numbers, naming the argument."""
+    if isinstance(signal, torch.Tensor):
+        signal = signal.detach().cpu().numpy()
+    try:
+        with np.errstate(over="ignore"):
+            array = np.asarray(signal, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise WorkbenchError(f"{name}: expected an array of samples ({err})") from None
+    if not np.all(np.isfinite(array)):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise WorkbenchError(f"{name}: {bad} samples are NaN or infinite (in float32), the distance is undefined")
+    return torch.as_tensor(array).flatten()
+
+
 def spectral_distance(x, target, sample_rate: int | None = None) -> float:
     """Normalised multi-scale spectral distance between two mono signals.
 
@@ -134,9 +149,12 @@ def spectral_distance(x, target, sample_rate: int | None = None) -> float:
 
     Returns:
         The distance as a float: 0 identical, about 1 for white noise of the target's RMS.
+
+    Raises:
+        WorkbenchError: NaN or infinite samples (naming ``x`` or ``target``), an empty or
+            all-zero target, or input that is not numbers.
     """
-    x = torch.as_tensor(np.asarray(x, dtype=np.float32)).flatten()
-    t = torch.as_tensor(np.asarray(target, dtype=np.float32)).flatten()
+    x, t = _samples(x, "x"), _samples(target, "target")
     if t.numel() == 0 or not torch.any(t != 0):
         raise WorkbenchError("target: empty or all-zero signal, the distance is undefined")
     n = max(x.numel(), t.numel())

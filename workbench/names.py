@@ -3,11 +3,13 @@
 One rule for each, used by the fitter, the library builder, the exporters and the app:
 
 * `slugify` - a file-safe identifier (lower-case ``[a-z0-9_]`` by default; the
-  preset library keeps case, dots and dashes).
+  preset library keeps case, dots and dashes); `unique_name` / `unique_slug` - one
+  that no other file of the folder has (``-2``, ``-3``... appended).
 * `tool_object` - ``(tool, object)`` from a name like ``robot_steelfork_on_steelbowl.wav``.
 * `material_class` - the ThreeDWorld/PyImpact ``AudioMaterial`` that a free-text
   material names (``"stainless steel"`` -> ``"metal"``); `material_word` - the first
   material word inside a run-together name (``"steelbowl"`` -> ``"steel"``);
+  `guess_material` - that word for what was struck (the object of a tool/object name);
   `material_family` - the folder a preset's material files it under.
 
 Example:
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Iterable
 
 #: ``<...>_<tool>_on_<object>`` at the end of a file's stem.
 TOOL_OBJECT_PATTERN = re.compile(r"(?:^|_)(?P<tool>[A-Za-z0-9-]+)_on_(?P<object>[A-Za-z0-9-]+)$")
@@ -79,6 +82,40 @@ def slugify(text: str, *, lowercase: bool = True, keep: str = "", max_length: in
     return slug[:max_length].strip("._-") or default
 
 
+def unique_name(stem: str, taken: Iterable[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``... : the first not in ``taken`` (compared case-insensitively,
+    as on macOS and Windows file systems).
+
+    Example:
+        >>> unique_name("bell", ["Bell", "bell-2"]), unique_name("gong", ["bell"])
+        ('bell-3', 'gong')
+    """
+    used = {t.casefold() for t in taken}
+    name, k = stem, 1
+    while name.casefold() in used:
+        k += 1
+        name = f"{stem}-{k}"
+    return name
+
+
+def unique_slug(name: str, taken: Iterable[str], *, lowercase: bool = False, keep: str = "._-",
+                max_length: int = 80, default: str = "preset") -> str:
+    """`slugify` ``name`` (file-name style by default: case, dots and dashes kept), then `unique_name`.
+
+    Two names with the same slug (``"Bell, v1"`` and ``"Bell v1"``) get different file stems
+    instead of overwriting each other.
+
+    Example:
+        >>> taken = []
+        >>> for name in ("Bell, v1", "Bell v1", "bell/v1"):
+        ...     taken.append(unique_slug(name, taken))
+        >>> taken
+        ['Bell_v1', 'Bell_v1-2', 'bell_v1-3']
+    """
+    base = slugify(name, lowercase=lowercase, keep=keep, max_length=max_length, default=default)
+    return unique_name(base, taken)
+
+
 def tool_object(name: str) -> tuple[str, str] | None:
     """``(tool, object)`` read from ``<...>_<tool>_on_<object>`` at the end of a name's stem, else None."""
     m = TOOL_OBJECT_PATTERN.search(Path(name).stem)
@@ -89,6 +126,18 @@ def material_word(name: str) -> str:
     """The first of `NAME_MATERIAL_WORDS` inside ``name`` (``steelbowl`` -> ``steel``), else ''."""
     low = name.lower()
     return next((m for m in NAME_MATERIAL_WORDS if m in low), "")
+
+
+def guess_material(name: str) -> str:
+    """The material word of what was struck, from a file or clip name: of the object in
+    ``*_<tool>_on_<object>`` names (the tool is not what rings), else of the whole stem; '' if none.
+
+    Example:
+        >>> guess_material("robot_steelfork_on_ceramicmug.wav"), guess_material("steel_gong_hit.wav")
+        ('ceramic', 'steel')
+    """
+    labels = tool_object(name)
+    return material_word(labels[1] if labels else Path(name).stem)
 
 
 def material_class(material: str) -> str | None:

@@ -14,9 +14,12 @@ rename its keys::
      "provenance": {...}}
 
 Ranges come from `workbench.specs`; an out-of-range or missing value raises
-`WorkbenchError` naming the file, the field and the value. This module is the schema
-and its I/O only (pydantic, no torch): `workbench.controls` turns presets into the
-synthesiser's tensors and back.
+`WorkbenchError` naming the file, the field and the value. Numbers are strict (ints
+are taken for floats; ``"440"`` and ``true`` are not), every impact lies inside
+``duration_s``, names, materials and tags hold no control characters, and the sizes
+(`workbench.budgets`: file bytes, modes per body, impacts, bands) are checked before
+the items are. This module is the schema and its I/O only (pydantic, no torch):
+`workbench.controls` turns presets into the synthesiser's tensors and back.
 
 Example:
     >>> p = Preset(name="bell", sample_rate=44100, object={"modes": [{"freq_hz": 440, "t60_s": 2, "gain_db": 0}]},
@@ -32,15 +35,20 @@ Example:
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool,
+                      ValidationError, field_validator, model_validator)
 
 from . import specs
 from .atomic import atomic_write_text
+from .budgets import BANDS, IMPACTS, MODES_PER_BODY, PRESET_BYTES, Budget
 from .errors import WorkbenchError
+from .names import unique_slug
 from .specs import ParamSpec
 
 SCHEMA = "impact-workbench/preset"
@@ -48,9 +56,13 @@ VERSION = 1
 
 
 def _in_spec(spec: ParamSpec, value: float) -> float:
-    if not spec.contains(value):
+    try:
+        inside = spec.contains(float(value))
+    except OverflowError:         # an int too large for a float
+        inside = False
+    if not inside:
         unit = f" {spec.unit}" if spec.unit else ""
-        raise ValueError(f"{value!r} is outside [{spec.minimum:g}, {spec.maximum:g}]{unit}")
+        raise ValueError(f"{_short_repr(value)} is outside [{spec.minimum:g}, {spec.maximum:g}]{unit}")
     return float(value)
 
 
@@ -59,8 +71,37 @@ class _Model(BaseModel):
 
 
 def _bounded(spec: ParamSpec):
-    """A float field validated against ``spec`` (the error names the range and unit)."""
-    return Annotated[float, AfterValidator(lambda value: _in_spec(spec, value))]
+    """A float field validated against ``spec`` (the error names the range and unit).
+
+    Strict: ints are taken, strings (``"440"``) and booleans are refused.
+    """
+    return Annotated[float, Strict(), AfterValidator(lambda value: _in_spec(spec, value))]
+
+
+def _whole_number(value: Any) -> Any:
+    """Refuse booleans and strings where an int is expected (pydantic's lax mode takes them)."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"expected a whole number, got {type(value).__name__}")
+    return value
+
+
+def _plain_text(value: str) -> str:
+    """Refuse control characters (NUL, newlines, escapes) in names, materials and tags."""
+    bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise ValueError(f"control character {bad!r} is not allowed")
+    return value
+
+
+def _within(budget: Budget, items: Any) -> Any:
+    """Refuse a list longer than ``budget`` before its items are validated."""
+    if isinstance(items, (list, tuple)) and not budget.allows(len(items)):
+        raise ValueError(f"{len(items)} {budget.unit} is over the budget of {budget.limit} {budget.unit} "
+                         f"{budget.per}")
+    return items
+
+
+Text = Annotated[str, AfterValidator(_plain_text)]
 
 
 FreqHz = _bounded(specs.FREQ_HZ)
@@ -79,7 +120,7 @@ class Mode(_Model):
 class ModalBody(_Model):
     """A resonating body (the struck object or the striking tool)."""
 
-    modes: tuple[Mode, ...]
+    modes: Annotated[tuple[Mode, ...], BeforeValidator(lambda v: _within(MODES_PER_BODY, v))]
 
 
 class Impact(_Model):
@@ -110,7 +151,7 @@ def _increasing(bands) -> None:
 class Noise(_Model):
     """Stationary background noise: band levels interpolated over log frequency."""
 
-    bands: tuple[NoiseBand, ...] = Field(min_length=1)
+    bands: Annotated[tuple[NoiseBand, ...], BeforeValidator(lambda v: _within(BANDS, v))] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _order(self):
@@ -121,8 +162,8 @@ class Noise(_Model):
 class Reverb(_Model):
     """Room reverb: per-band level and T60 of exponentially decaying band noise."""
 
-    enabled: bool = True
-    bands: tuple[ReverbBand, ...] = Field(min_length=1)
+    enabled: StrictBool = True
+    bands: Annotated[tuple[ReverbBand, ...], BeforeValidator(lambda v: _within(BANDS, v))] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _order(self):
@@ -145,14 +186,14 @@ class Preset(_Model):
 
     schema_: Literal["impact-workbench/preset"] = Field(SCHEMA, alias="schema")
     version: Literal[1] = VERSION
-    name: str = Field(min_length=1)
-    sample_rate: int
-    duration_s: float = 2.0
-    material: str = ""
-    tags: tuple[str, ...] = ()
+    name: Text = Field(min_length=1)
+    sample_rate: Annotated[int, BeforeValidator(_whole_number)]
+    duration_s: Annotated[float, Strict()] = 2.0
+    material: Text = ""
+    tags: tuple[Text, ...] = ()
     object: ModalBody
     tool: ModalBody | None = None
-    impacts: tuple[Impact, ...] = Field(min_length=1)
+    impacts: Annotated[tuple[Impact, ...], BeforeValidator(lambda v: _within(IMPACTS, v))] = Field(min_length=1)
     acceleration: _bounded(specs.ACCELERATION) = specs.ACCELERATION.default
     noise: Noise = Field(default_factory=default_noise)
     reverb: Reverb = Field(default_factory=default_reverb)
@@ -170,6 +211,14 @@ class Preset(_Model):
     def _dur(cls, v):
         return _in_spec(specs.DURATION_S, v)
 
+    @model_validator(mode="after")
+    def _impacts_inside(self):
+        for k, imp in enumerate(self.impacts):
+            if imp.time_s >= self.duration_s:
+                raise ValueError(f"impacts[{k}].time_s: {imp.time_s:g} s is not inside the sound "
+                                 f"(duration_s {self.duration_s:g} s)")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the file's key names."""
         return self.model_dump(mode="json", by_alias=True)
@@ -182,14 +231,38 @@ class Preset(_Model):
         return preset_from_dict(data)
 
 
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters (error messages stay one readable line)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):    # an int over the int-string conversion limit; deep nesting
+        if isinstance(value, int):
+            return f"an integer of {int(value.bit_length() * 0.30103)} digits"
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _format_error(err: ValidationError, source: str) -> str:
     first = err.errors()[0]
     loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]).replace(".[", "[")
     msg = first["msg"].removeprefix("Value error, ")
     value = first.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    shown = "" if isinstance(value, (dict, list, tuple)) else f" (got {_short_repr(value)})"
     more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-    return f"{source}: {loc or 'preset'}: {msg}{shown}{more}"
+    return f"{source}: {loc + ': ' if loc else ''}{msg}{shown}{more}"
+
+
+def _check_sizes(data: dict, source: str) -> None:
+    """The list budgets (modes per body, impacts, bands), checked before any item is validated."""
+    for key, field, budget in (("object", "modes", MODES_PER_BODY), ("tool", "modes", MODES_PER_BODY),
+                               ("noise", "bands", BANDS), ("reverb", "bands", BANDS)):
+        part = data.get(key)
+        items = part.get(field) if isinstance(part, dict) else None
+        if isinstance(items, (list, tuple)):
+            budget.check(len(items), what=f"{source}: {key}.{field}")
+    impacts = data.get("impacts")
+    if isinstance(impacts, (list, tuple)):
+        IMPACTS.check(len(impacts), what=f"{source}: impacts")
 
 
 def preset_from_dict(data: Any, *, source: str = "preset") -> Preset:
@@ -197,10 +270,11 @@ def preset_from_dict(data: Any, *, source: str = "preset") -> Preset:
     if not isinstance(data, dict):
         raise WorkbenchError(f"{source}: a preset must be a JSON object, got {type(data).__name__}")
     if data.get("schema") != SCHEMA:
-        raise WorkbenchError(f"{source}: schema: expected {SCHEMA!r}, got {data.get('schema')!r}")
-    if data.get("version") != VERSION:
+        raise WorkbenchError(f"{source}: schema: expected {SCHEMA!r}, got {_short_repr(data.get('schema'))}")
+    if data.get("version") != VERSION or type(data.get("version")) is not int:
         raise WorkbenchError(f"{source}: version: this workbench reads version {VERSION}, "
-                             f"got {data.get('version')!r}")
+                             f"got {_short_repr(data.get('version'))}")
+    _check_sizes(data, source)
     try:
         return Preset.model_validate(data)
     except ValidationError as err:
@@ -211,20 +285,28 @@ def load_preset(path: str | os.PathLike) -> Preset:
     """Load and validate a preset JSON file.
 
     Raises:
-        WorkbenchError: missing file, invalid JSON, or a field out of range (the
-            message names the file, the field and the bad value).
+        WorkbenchError: missing file, a file over `workbench.budgets.PRESET_BYTES`,
+            invalid JSON (also nested too deep, or a number too long to read), or a
+            field out of range (the message names the file, the field and the bad value).
     """
     path = Path(path)
     try:
+        PRESET_BYTES.check(path.stat().st_size, what=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise WorkbenchError(f"{path}: no such preset file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise WorkbenchError(f"{path}: cannot read preset ({err.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise WorkbenchError(f"{path}: cannot read preset (not UTF-8 text)") from None
+    except OSError as err:
+        raise WorkbenchError(f"{path}: cannot read preset ({err.strerror or err.__class__.__name__})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise WorkbenchError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except RecursionError:
+        raise WorkbenchError(f"{path}: not a preset (JSON nested too deeply)") from None
+    except ValueError as err:        # e.g. an integer longer than Python's int-string limit
+        raise WorkbenchError(f"{path}: not a preset ({str(err).split(';')[0]})") from None
     return preset_from_dict(data, source=str(path))
 
 
@@ -233,3 +315,36 @@ def save_preset(preset: Preset | dict, path: str | os.PathLike) -> Path:
     if isinstance(preset, dict):
         preset = preset_from_dict(preset, source=str(path))
     return atomic_write_text(path, json.dumps(preset.to_dict(), indent=2) + "\n")
+
+
+def _name_in_file(path: Path) -> str | None:
+    """The ``name`` of the preset in ``path`` (None when unreadable or not a preset)."""
+    try:
+        if not PRESET_BYTES.allows(path.stat().st_size):
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data.get("name") if isinstance(data, dict) else None
+
+
+def preset_path_for(folder: str | os.PathLike, name: str) -> Path:
+    """The file a preset called ``name`` is saved to in ``folder``, never another preset's.
+
+    ``<slug>.json`` (`workbench.names.unique_slug`: case, dots and dashes kept), or
+    ``<slug>-2.json``, ``-3``... when that file holds a preset of another name (``"Bell, v1"``
+    and ``"Bell v1"`` share a slug); a file of the same name is overwritten (an update).
+
+    Raises:
+        WorkbenchError: nothing file-safe is left of ``name``.
+    """
+    folder = Path(folder)
+    if not unique_slug(name, (), default=""):
+        raise WorkbenchError(f"preset name: {name!r} has no letters or digits to name a file after")
+    taken: list[str] = []
+    while True:
+        stem = unique_slug(name, taken)
+        path = folder / f"{stem}.json"
+        if not (path.exists() or path.is_symlink()) or _name_in_file(path) == name:
+            return path
+        taken.append(stem)

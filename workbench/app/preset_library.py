@@ -18,7 +18,7 @@ from typing import Sequence
 
 from ..errors import WorkbenchError
 from ..names import slugify
-from ..presets import Preset, load_preset, save_preset
+from ..presets import Preset, load_preset, preset_path_for, save_preset
 
 #: The repository's preset library (the shipped presets, the demo's fit among them).
 REPO_PRESETS = Path(__file__).resolve().parents[2] / "presets"
@@ -61,13 +61,13 @@ class PresetLibrary:
         return load_preset(self.path(name))
 
     def save(self, preset: Preset, name: str, *, tags: Sequence[str] = (), material: str = "") -> Path:
-        """Save under ``name`` (file name: `file_stem` of it); returns the path."""
-        stem = file_stem(name)
-        if not stem:
+        """Save under ``name``; returns the path: `file_stem` of the name, suffixed ``-2``,
+        ``-3``... when another preset's name has the same stem (`workbench.presets.preset_path_for`)."""
+        if not file_stem(name):
             raise WorkbenchError("preset name: give the preset a name (letters, digits, - or _)")
         tags = tuple(t.strip() for t in tags if t and t.strip())
         preset = preset.replace(name=name.strip(), tags=list(tags), material=material.strip())
-        return save_preset(preset, self.folder / f"{stem}.json")
+        return save_preset(preset, preset_path_for(self.folder, name.strip()))
 
 
 def export_status() -> tuple[bool, str]:

@@ -1,9 +1,11 @@
 """Shared pieces of the exporters: atomic export folders, strict JSON, the preset and its digest.
 
 An export is a folder. It is assembled in a hidden temporary folder next to the
-target (``.<name>.partial-<random>``) and renamed into place only when every file is
-written, so a failure (or Ctrl-C) never leaves a half-written export behind: the
+target (``.<name>.partial-<pid>-<random>``) and renamed into place only when every file
+is written, so a failure (or Ctrl-C) never leaves a half-written export behind: the
 temporary folder is removed and an existing target (``force=True``) is left as it was.
+A process killed outright (``kill -9``) cannot clean up; the next export into the same
+folder removes such leftovers (`clean_stale_partials`).
 Names and material classes come from `workbench.names`.
 """
 
@@ -15,8 +17,10 @@ import io
 import json
 import math
 import os
+import re
 import secrets
 import shutil
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,11 @@ from ..presets import Impact, Preset, load_preset
 #: Version of the ``export.json`` record written into every export folder.
 EXPORT_SCHEMA = "impact-workbench/export"
 EXPORT_VERSION = 1
+#: A temporary export folder this old (s, by its modification time) is stale even when
+#: its process seems alive (its pid may have been reused); exports take seconds.
+STALE_PARTIAL_S = 3600.0
+#: ``.<name>.partial-<pid>-<8 hex>`` (older versions wrote ``.<name>.partial-<8 hex>``).
+_PARTIAL = re.compile(r"^\..+\.partial-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
 
 
 @dataclass
@@ -106,9 +115,49 @@ def write_file(folder: Path, relative: str, data: bytes, written: list[str]) -> 
     return path
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (on this machine)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0      # another user's process (or a pid too large to exist)
+    return True
+
+
+def clean_stale_partials(folder: str | os.PathLike, *, max_age_s: float = STALE_PARTIAL_S) -> list[Path]:
+    """Remove the temporary export folders in ``folder`` left by killed exports; returns them.
+
+    A ``.<name>.partial-<pid>-<random>`` folder is stale when its process is gone or it is
+    older than ``max_age_s`` (s); one without a pid (older versions) only by age. Errors
+    are ignored: cleaning up never stops an export.
+    """
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in Path(folder).iterdir() if _PARTIAL.match(p.name)]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            if path.is_symlink() or not path.is_dir():
+                continue
+            pid = _PARTIAL.match(path.name)["pid"]
+            old = now - path.stat().st_mtime > max_age_s
+        except OSError:
+            continue
+        if old or (pid is not None and not _alive(int(pid))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 def _new_sibling(target: Path, tag: str) -> Path:
     for _ in range(100):
-        candidate = target.parent / f".{target.name}.{tag}-{secrets.token_hex(4)}"
+        candidate = target.parent / f".{target.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             candidate.mkdir()        # honours the umask, unlike tempfile.mkdtemp's 0o700
             return candidate
@@ -142,6 +191,7 @@ def atomic_directory(target: str | os.PathLike, *, force: bool = False) -> Itera
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise WorkbenchError(f"{target.parent}: cannot create the output's parent folder ({e.strerror})") from None
+    clean_stale_partials(target.parent)
     tmp = _new_sibling(target, "partial")
     try:
         yield tmp

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import numbers
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +84,38 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+_EXPECTED = "a file path, an (audio, sample_rate) tuple or a Clip"
+
+
+def _is_rate(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _is_pair(item) -> bool:
-    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], np.ndarray)
+    return isinstance(item, tuple) and len(item) == 2 and (
+        isinstance(item[0], np.ndarray) or (_is_rate(item[1]) and not isinstance(item[0], (str, os.PathLike, Clip))))
+
+
+def _mono(audio, name: str) -> np.ndarray:
+    """``audio`` as a (n_samples,) float32 array; refuses several channels and non-numbers."""
+    try:
+        array = np.asarray(audio, dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise WorkbenchError(f"{name}: expected an array of samples ({err})") from None
+    if array.ndim == 2 and 1 in array.shape:       # (n, 1) or (1, n): one channel, unambiguous
+        array = array.reshape(-1)
+    if array.ndim != 1:
+        pick = "audio[0]" if array.ndim == 2 and array.shape[0] < array.shape[1] else "audio[:, 0]"
+        raise WorkbenchError(f"{name}: expected a mono signal, got audio of shape {array.shape}; pick one "
+                             f"channel (e.g. {pick}) or pass each channel as its own clip")
+    return array
+
+
+def _rate(value, name: str) -> int:
+    """A sample rate given with audio, as an int (Hz); refuses non-numbers and fractions."""
+    if not _is_rate(value) or not np.isfinite(value) or int(value) != value:
+        raise WorkbenchError(f"{name}: the sample rate must be a whole number of Hz, got {value!r}")
+    return int(value)
 
 
 def _as_clip(item, i: int, *, channel: int | None) -> Clip:
@@ -93,14 +125,16 @@ def _as_clip(item, i: int, *, channel: int | None) -> Clip:
     if isinstance(item, Clip):
         if not isinstance(item.name, str) or not item.name.strip():
             raise WorkbenchError(f"audio_or_paths[{i}]: a Clip needs a non-empty name, got {item.name!r}")
-        audio = check_audio(np.asarray(item.audio, dtype=np.float32), item.sample_rate, name=item.name)
-        return dataclasses.replace(item, audio=audio, sample_rate=int(item.sample_rate))
+        rate = _rate(item.sample_rate, item.name)
+        audio = check_audio(_mono(item.audio, item.name), rate, name=item.name)
+        return dataclasses.replace(item, audio=audio, sample_rate=rate)
     if isinstance(item, tuple) and len(item) == 2:
         name = f"clip{i}"
-        audio = check_audio(np.asarray(item[0], dtype=np.float32).reshape(-1), item[1], name=name)
-        return Clip(name, audio, int(item[1]))
-    raise WorkbenchError(f"audio_or_paths[{i}]: expected a file path, an (audio, sample_rate) tuple or a Clip, "
-                         f"got {type(item).__name__}")
+        rate = _rate(item[1], name)
+        return Clip(name, check_audio(_mono(item[0], name), rate, name=name), rate)
+    if isinstance(item, np.ndarray):
+        raise WorkbenchError(f"audio_or_paths[{i}]: a bare array has no sample rate; pass (audio, sample_rate)")
+    raise WorkbenchError(f"audio_or_paths[{i}]: expected {_EXPECTED}, got {type(item).__name__}")
 
 
 def as_clips(audio_or_paths, *, sample_rate: int | None, channel: int | None) -> list[Clip]:
@@ -108,11 +142,18 @@ def as_clips(audio_or_paths, *, sample_rate: int | None, channel: int | None) ->
     that is outside `specs.SAMPLE_RATE`). `Clip` inputs are copied, never changed.
 
     Raises:
-        WorkbenchError: nothing given, an unreadable/silent input (named), a bad ``sample_rate``.
+        WorkbenchError: nothing given, not a path/pair/Clip (or a list of them), a
+            multichannel array, an unreadable/silent input (named), a bad ``sample_rate``.
     """
     items = audio_or_paths
+    if sample_rate is not None and not _is_rate(sample_rate):
+        raise WorkbenchError(f"sample_rate: expected a number of Hz or None, got {sample_rate!r}")
+    if isinstance(items, np.ndarray):
+        raise WorkbenchError("audio_or_paths: a bare array has no sample rate; pass (audio, sample_rate)")
     if isinstance(items, (str, os.PathLike, Clip)) or _is_pair(items):
         items = [items]
+    if isinstance(items, (bytes, dict)) or not isinstance(items, Iterable):
+        raise WorkbenchError(f"audio_or_paths: expected {_EXPECTED}, or a list of them, got {type(items).__name__}")
     clips = [_as_clip(item, i, channel=channel) for i, item in enumerate(items)]
     if not clips:
         raise WorkbenchError("audio_or_paths: no recordings given")

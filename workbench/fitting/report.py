@@ -9,6 +9,8 @@ import torch
 from matplotlib.figure import Figure
 
 from ..audio import save_audio
+from ..errors import WorkbenchError
+from ..names import unique_name
 from ..plots import plot_spectrogram, save_figure, spectrogram_db
 from ..rendering import force_profile
 from .api import FitResult
@@ -92,12 +94,19 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
 
 
 def write_report(result: FitResult, folder: str | Path) -> list[Path]:
-    """Write ``<name>_fit.wav`` and ``<name>_report.png`` per clip into ``folder``."""
+    """Write ``<name>_fit.wav`` and ``<name>_report.png`` per clip into ``folder``.
+
+    Clips of the same name get ``<name>-2``, ``-3``... (`workbench.names.unique_name`).
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise WorkbenchError(f"{folder}: cannot create the report folder ({err.strerror or err})") from None
+    written, stems = [], []
     for i, preset in enumerate(result.presets):
-        stem = preset.name.replace("#", "_")
+        stem = unique_name(preset.name.replace("#", "_"), stems)
+        stems.append(stem)
         sr = preset.sample_rate
         written.append(save_audio(folder / f"{stem}_fit.wav", result.render(index=i), sr, subtype="FLOAT"))
         if preset.tool is not None:

@@ -54,7 +54,9 @@ class FitSettings:
     Numbers (numpy's too) are stored as plain ``int``/``float``.
 
     Raises:
-        WorkbenchError: a value outside its spec's range, or an unknown ``init``.
+        WorkbenchError: a value outside its spec's range or of the wrong type (booleans
+            and strings are not numbers), an unknown ``init``, a non-bool ``reverb``, a
+            ``seed`` that is not a whole number in [0, 2**63).
     """
 
     n_modes: int = int(N_MODES.default)
@@ -78,8 +80,13 @@ class FitSettings:
             if name in _INTEGERS and int(value) != value:
                 raise WorkbenchError(f"{name}: {value!r} is not a whole number")
             object.__setattr__(self, name, int(value) if name in _INTEGERS else float(value))
-        if self.init not in INITS:
+        if not isinstance(self.init, str) or self.init not in INITS:
             raise WorkbenchError(f"init: {self.init!r} is not one of {', '.join(map(repr, INITS))}")
+        if not isinstance(self.reverb, bool):
+            raise WorkbenchError(f"reverb: expected True or False, got {self.reverb!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed < 2**63:
+            raise WorkbenchError(f"seed: expected a whole number in [0, 2**63), got {self.seed!r}")
+        object.__setattr__(self, "seed", int(self.seed))
 
     def to_dict(self) -> dict:
         """The settings as plain values (for provenance)."""
