@@ -85,6 +85,13 @@ UPLOAD_BYTES = Budget(name="upload_bytes", limit=50 * 2**20, unit="bytes", per="
 #: 128 MiB of float32, e.g. 6 min of stereo at 48 kHz.
 DECODED_SAMPLES = Budget(name="decoded_samples", limit=2**25, unit="samples", per="per recording",
                          doc="Samples of one decoded recording, all channels (frames x channels).")
+#: Decoded samples of every recording one dashboard session holds at once (4 at the
+#: `DECODED_SAMPLES` budget: 512 MiB of float32).
+SESSION_SAMPLES = Budget(name="session_samples", limit=4 * DECODED_SAMPLES.limit, unit="samples",
+                         per="per session", doc="Decoded samples of all the recordings one session holds.")
+#: Files one dashboard session may have half-uploaded at once (the browser sends two at a time).
+UPLOADS_IN_FLIGHT = Budget(name="uploads_in_flight", limit=4, unit="files", per="per session",
+                           doc="Files half-received at once by one session's drop zone.")
 #: Length of the recording one fit takes (at the fit's sample rate): the resynthesis is
 #: rendered at full length, so it is the render budget.
 FIT_SAMPLES = Budget(name="fit_samples", limit=RENDER_SAMPLES.limit, unit="samples", per="per fit",
@@ -99,7 +106,7 @@ SERVER_CACHE_BYTES = Budget(name="server_cache_bytes", limit=512 * 2**20, unit="
                             doc="Derived data cached by the dashboard server, over all sessions.")
 #: Bytes of signal-processing tables (band weights, white-noise spectra, FFT twiddles) kept
 #: between calls in one process; each family of tables is bounded by this.
-TABLE_CACHE_BYTES = Budget(name="table_cache_bytes", limit=128 * 2**20, unit="bytes", per="per table cache",
+TABLE_CACHE_BYTES = Budget(name="table_cache_bytes", limit=32 * 2**20, unit="bytes", per="per table cache",
                            doc="Precomputed DSP tables kept between calls, per kind of table.")
 #: The peak resident memory the worst allowed render, fit or upload may reach (measured
 #: in ``bench/limits.py``, not enforced at run time).
@@ -116,6 +123,7 @@ BANDS = Budget(name="bands", limit=256, unit="bands", per="per spectrum",
 
 #: Every budget by name (for tables, docs and the benchmark).
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
-    RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, FIT_SAMPLES,
+    RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, SESSION_SAMPLES, UPLOADS_IN_FLIGHT,
+    FIT_SAMPLES,
     RENDER_CACHE_BYTES, SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES,
     PRESET_BYTES, BANDS)}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable
 
+from ..budgets import FIT_SAMPLES
+from ..errors import WorkbenchError
 from .jobs import FitJob
 from .records import record_from_result
 
@@ -64,6 +66,14 @@ class FitController:
         if not items:
             s.notify("error", "load a recording first (drop a file on the page)")
             return False
+        try:        # the fitter checks too, but only once the job has waited its turn
+            for item in items:
+                n, rate = len(item.audio()), item.recording.sample_rate
+                FIT_SAMPLES.check(n, what=f"fit of {item.name} ({n / rate:.1f} s at {rate} Hz)",
+                                  hint="trim the recording to the strikes to fit")
+        except WorkbenchError as err:
+            s.notify("error", str(err))
+            return False
         options = dict(n_modes=s.n_modes, steps=s.steps, seed=s.seed, sensitivity=s.sensitivity,
                        joint=bool(s.joint and len(items) > 1), report_every=self.REPORT_EVERY)
         clips = [item.clip() for item in items]
@@ -77,6 +87,12 @@ class FitController:
         s.param.update(fit_status="queued", fit_step=0, fit_total=s.steps, fit_losses=[],
                        fit_message=f"fit of {names} queued")
         return True
+
+    def close(self) -> None:
+        """Cancel the fit and forget it (its recordings and sounds); the session is closing."""
+        if self._job is not None:
+            self._job.cancel()
+        self._job, self._items, self._targets = None, [], []
 
     def cancel(self) -> None:
         """Stop the running fit; the fitter returns the best result so far."""

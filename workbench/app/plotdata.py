@@ -15,14 +15,13 @@ Example:
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
 from ..presets import Preset
 from ..rendering import force_profile as rendered_force
+from .derived import DERIVED
 
 
 def envelope(audio: np.ndarray, sample_rate: int, columns: int = 1500) -> dict[str, np.ndarray]:
@@ -59,25 +58,12 @@ def spectrogram_image(audio: np.ndarray, sample_rate: int, *, max_rows: int = 25
             "dh": sample_rate / 2 / 1e3}
 
 
-_SPEC_CACHE: "OrderedDict[int, tuple[np.ndarray, int, dict]]" = OrderedDict()
-_SPEC_LOCK = threading.Lock()
-
-
 def spectrogram_cached(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
-    """`spectrogram_image` of a read-only array, cached by identity (data shared by sessions)."""
+    """`spectrogram_image` of a read-only array, cached while the array lives (`derived.DERIVED`:
+    the image is kept, never the sound)."""
     if audio.flags.writeable:
         return spectrogram_image(audio, sample_rate)
-    with _SPEC_LOCK:
-        hit = _SPEC_CACHE.get(id(audio))
-        if hit is not None and hit[0] is audio and hit[1] == sample_rate:
-            _SPEC_CACHE.move_to_end(id(audio))
-            return hit[2]
-    img = spectrogram_image(audio, sample_rate)
-    with _SPEC_LOCK:
-        _SPEC_CACHE[id(audio)] = (audio, sample_rate, img)
-        while len(_SPEC_CACHE) > 32:
-            _SPEC_CACHE.popitem(last=False)
-    return img
+    return DERIVED.get_or(audio, ("spectrogram", int(sample_rate)), lambda: spectrogram_image(audio, sample_rate))
 
 
 def force_profile(preset: Preset, *, sample_rate: int | None = None, points: int = 3000) -> dict[str, np.ndarray]:

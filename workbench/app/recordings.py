@@ -9,6 +9,10 @@
 * `detect`, `detect_recording` - impact times over `workbench.analysis.detect_impacts`
   (guarded import: the app works while the detector is missing).
 
+Mono mixes, detections and decoded command-line files are cached in
+`workbench.app.derived.DERIVED` (bounded by bytes; an uploaded recording's entries go
+with it), never in a process-wide cache that would keep closed sessions' recordings.
+
 Example:
     >>> default_labels("robot_steelfork_on_steelbowl.wav"), default_labels("hit.wav")
     (('steelfork', 'steelbowl'), ('', ''))
@@ -17,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import os
 import re
@@ -27,17 +30,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import soundfile as sf
 
-from ..audio import check_audio
+from ..audio import check_audio, check_decoded_size
+from ..budgets import SESSION_SAMPLES, UPLOAD_BYTES
 from ..errors import WorkbenchError
 from ..fitting.settings import SENSITIVITY
 from ..names import tool_object
+from .derived import DERIVED
 from .records import FitRecord
 
 if TYPE_CHECKING:
     from ..fitting.clips import Clip
 
-#: Default cap on one uploaded file (bytes); `workbench serve --max-upload-mb` changes it.
-DEFAULT_MAX_UPLOAD_BYTES = 50 * 2**20
+#: Default cap on one uploaded file (bytes, `workbench.budgets.UPLOAD_BYTES`); `workbench serve
+#: --max-upload-mb` changes it.
+DEFAULT_MAX_UPLOAD_BYTES = UPLOAD_BYTES.limit
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -57,12 +63,31 @@ class Recording:
     def duration_s(self) -> float:
         return self.data.shape[0] / self.sample_rate
 
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
     def mono(self, channel: int | None = None) -> np.ndarray:
-        """(n_samples,) read-only float32: one channel (0-based) or, with ``None``, the mix."""
-        return _mono(self, channel)
+        """(n_samples,) read-only float32: one channel (0-based) or, with ``None``, the mix (cached)."""
+        return DERIVED.get_or(self, ("mono", channel), lambda: _mono(self, channel))
 
 
-@functools.lru_cache(maxsize=64)
+def check_session_room(held, rec: Recording) -> None:
+    """Refuse ``rec`` when the recordings ``held`` by a session plus it pass `budgets.SESSION_SAMPLES`.
+
+    Raises:
+        WorkbenchError: naming the file and saying to remove a recording first.
+    """
+    SESSION_SAMPLES.check(sum(r.data.size for r in held) + rec.data.size,
+                          what=f"{rec.name}: the session's recordings with this one",
+                          hint="remove a recording, then load this one again")
+
+
+def forget(rec: Recording) -> None:
+    """Drop the cached mixes and detections of ``rec`` now (its session closed)."""
+    DERIVED.drop(rec)
+
+
 def _mono(rec: Recording, channel: int | None) -> np.ndarray:
     if channel is None:
         x = rec.data[:, 0] if rec.n_channels == 1 else rec.data.mean(axis=1)
@@ -85,8 +110,9 @@ def decode_recording(name: str, payload: bytes | str | None, *,
     """Decode an uploaded file (the bytes of a WAV/FLAC/OGG/MP3).
 
     Raises:
-        WorkbenchError: empty, over ``max_bytes``, not audio / corrupt, no samples,
-            silent, NaN samples, too short; the message starts with ``name``.
+        WorkbenchError: empty, over ``max_bytes``, not audio / corrupt, more samples than
+            `workbench.budgets.DECODED_SAMPLES` (read from the header, before decoding),
+            no samples, silent, NaN samples, too short; the message starts with ``name``.
     """
     if isinstance(payload, str):   # FileDropper decodes text/* uploads as str
         raise WorkbenchError(f"{name}: a text file, not audio (expected WAV, FLAC, OGG or MP3)")
@@ -98,11 +124,15 @@ def decode_recording(name: str, payload: bytes | str | None, *,
     buf = io.BytesIO(payload)
     buf.name = name
     try:
-        data, rate = sf.read(buf, dtype="float32", always_2d=True)
+        f = sf.SoundFile(buf)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as err:
-        reason = re.sub(r"^Error opening .*?: ", "", str(err).strip().split("\n")[0]) or "unknown format"
-        raise WorkbenchError(f"{name}: not a readable audio file - expected WAV, FLAC, OGG or MP3 "
-                             f"({reason})") from None
+        raise _unreadable(name, err) from None
+    with f:
+        check_decoded_size(f, name)              # from the header, before decoding
+        try:                                     # a header that under-states is cut there
+            data, rate = f.read(max(0, int(f.frames)), dtype="float32", always_2d=True), f.samplerate
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as err:
+            raise _unreadable(name, err) from None
     if data.shape[0] == 0:
         raise WorkbenchError(f"{name}: the file holds no audio samples")
     data = np.ascontiguousarray(data, dtype=np.float32)
@@ -112,6 +142,11 @@ def decode_recording(name: str, payload: bytes | str | None, *,
     return rec
 
 
+def _unreadable(name: str, err: Exception) -> WorkbenchError:
+    reason = re.sub(r"^Error opening .*?: ", "", str(err).strip().split("\n")[0]) or "unknown format"
+    return WorkbenchError(f"{name}: not a readable audio file - expected WAV, FLAC, OGG or MP3 ({reason})")
+
+
 def read_recording(path: str | os.PathLike, *, max_bytes: int | None = None) -> Recording:
     """Read an audio file from disk (all channels; cached while the file is unchanged)."""
     path = Path(path)
@@ -119,11 +154,11 @@ def read_recording(path: str | os.PathLike, *, max_bytes: int | None = None) -> 
         raise WorkbenchError(f"{path}: no such file")
     if max_bytes is not None and path.stat().st_size > max_bytes:
         raise WorkbenchError(f"{path.name}: {_fmt_mb(path.stat().st_size)} is over the limit of {_fmt_mb(max_bytes)}")
-    return _read_cached(str(path.resolve()), path.stat().st_mtime_ns)
+    full, mtime = str(path.resolve()), path.stat().st_mtime_ns
+    return DERIVED.get_or(None, ("file", full, mtime), lambda: _read(full))
 
 
-@functools.lru_cache(maxsize=16)
-def _read_cached(path: str, _mtime: int) -> Recording:
+def _read(path: str) -> Recording:
     p = Path(path)
     payload = p.read_bytes()
     return decode_recording(p.name, payload, max_bytes=max(len(payload), 1), source=path)
@@ -153,10 +188,11 @@ def detect(audio: np.ndarray, sample_rate: int, sensitivity: float) -> list[tupl
     return [(float(i.time_s), float(getattr(i, "confidence", 1.0))) for i in found]
 
 
-@functools.lru_cache(maxsize=128)
 def detect_recording(rec: Recording, channel: int | None, sensitivity: float) -> tuple[tuple[float, float], ...]:
-    """`detect` on a recording's channel, cached (recordings are immutable)."""
-    return tuple(detect(rec.mono(channel), rec.sample_rate, sensitivity))
+    """`detect` on a recording's channel, cached while the recording lives (recordings are immutable)."""
+    return DERIVED.get_or(rec, ("impacts", channel, float(sensitivity)),
+                          lambda: tuple(detect(rec.mono(channel), rec.sample_rate, sensitivity)),
+                          size=lambda found: 256 + 128 * len(found))
 
 
 @dataclasses.dataclass(eq=False)

@@ -4,6 +4,12 @@ Each browser tab gets its own state (recordings, fits, edits are never shared be
 sessions); only read-only data (the bundled demo, its shipped fit, decoded files
 given on the command line) is cached for the whole process. Fits of all sessions
 share one small pool of worker processes (`workbench.app.jobs`), so the page stays responsive.
+
+Bounded under abuse: uploads are checked on every chunk (`workbench.app.uploads`), what
+one client message may carry is bounded before Bokeh decodes it (`workbench.app.wire`),
+derived data lives in one cache of `workbench.budgets.SERVER_CACHE_BYTES`
+(`workbench.app.derived`), and a closed session's recordings, sounds, caches and fit are
+dropped at once (`AppState.close`).
 """
 
 from __future__ import annotations
@@ -17,15 +23,18 @@ from typing import Sequence
 
 import panel as pn
 import torch
+from tornado.ioloop import IOLoop
 
 from ..errors import WorkbenchError
 from .demo import demo
-from .jobs import shutdown_fit_processes, warm_fit_processes
+from .jobs import release_memory, shutdown_fit_processes, warm_fit_processes
 from .plotdata import spectrogram_cached
 from .preset_library import default_presets_dir
 from .recordings import DEFAULT_MAX_UPLOAD_BYTES, detect_recording, detector_status, read_recording
 from .state import AppState
+from .views.load import CHUNK_BYTES
 from .views.workbench import Workbench
+from .wire import install as install_wire_guards
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +61,22 @@ def create_app(files: Sequence[str | os.PathLike] = (), *, presets_dir=None,
     """The page of one session (a Panel template)."""
     state = create_state(files, presets_dir=presets_dir, max_upload_bytes=max_upload_bytes)
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        # a closed tab frees its place in the fit queue
-        pn.state.on_session_destroyed(lambda ctx: state.cancel_fit())
+        # a closed tab frees its place in the fit queue and its memory
+        pn.state.on_session_destroyed(lambda ctx: _close(state))
     return Workbench(state=state, fill_height=True).template(TITLE)
+
+
+def _close(state: AppState) -> None:
+    names = state.names()
+    try:
+        state.close()
+    finally:   # the page's models are let go by Panel's own destroy hooks: trim once they are gone
+        IOLoop.current().call_later(2.0, _released, names)
+
+
+def _released(names: list[str]) -> None:
+    release_memory()
+    log.info("session closed: released %r with their sounds, caches and fit", names)
 
 
 def warm_up() -> None:
@@ -87,6 +109,11 @@ def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address:
     for f in files:      # fail early, with the CLI's one-line error, on a bad file
         read_recording(f)
     _extension()
+    if not log.handlers:              # session lifecycle lines beside Bokeh's own
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     # One intra-op thread per torch call: renders (UI thread) and fits (worker processes) run
     # side by side, and OpenMP teams waiting for a busy core made slider renders ~8x slower.
     torch.set_num_threads(int(os.environ.get("WORKBENCH_TORCH_THREADS", "1")))
@@ -100,8 +127,9 @@ def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address:
     origins = list(allow_websocket_origin)
     if origins:
         origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
-    # FileDropper sends 2 MB chunks; a FileInput (notebook) sends one base64 message.
-    ws_limit = max(20 * 2**20, int(max_bytes * 4 / 3) + 2**20)
+    # The drop zone sends CHUNK_BYTES per message; nothing else the page sends comes near it.
+    ws_limit = 4 * CHUNK_BYTES
+    install_wire_guards(ws_limit)
     extra = {"allow_websocket_origin": origins} if origins else {}
 
     def stop(signum, frame):       # SIGTERM: stop the fit workers, then leave at once
@@ -113,6 +141,6 @@ def serve(files: Sequence[str | os.PathLike] = (), *, port: int = 5006, address:
     try:
         return pn.serve({"/": session}, port=port, address=address, show=show, title=TITLE,
                         websocket_max_message_size=ws_limit, threaded=threaded, start=True, verbose=True,
-                        **extra)
+                        check_unused_sessions_milliseconds=5000, **extra)   # closed tabs freed in ~20 s
     except OSError as err:   # port in use, address not on this machine
         raise WorkbenchError(f"cannot listen on {address}:{port} ({err.strerror or err})") from None

@@ -34,7 +34,7 @@ from ..edits import Edits, apply_edits
 from ..errors import WorkbenchError
 from ..fitting.settings import N_MODES, SENSITIVITY, STEPS
 from ..presets import Preset
-from ..rendering import PartCache
+from ..rendering import PartCache, render_size
 from .demo import demo
 from .edit_controls import EditControls, integer_param, number_param
 from .fit_control import FIT_STATES, FitController
@@ -42,7 +42,7 @@ from .jobs import fitter_status
 from .playback import wav_bytes
 from .preset_library import PresetLibrary, default_presets_dir, export_zip
 from .recordings import (DEFAULT_MAX_UPLOAD_BYTES, Recording, RecordingState, decode_recording,
-                         default_labels, detector_status, read_recording)
+                         check_session_room, default_labels, detector_status, forget, read_recording)
 from .records import FitRecord, distance
 
 
@@ -131,6 +131,18 @@ class AppState(param.Parameterized):
             state.load_demo()
         return state
 
+    def close(self) -> None:
+        """End the session: cancel its fit, drop its recordings, sounds and cached data (no view updates)."""
+        self.fits.close()
+        for item in self.recordings:
+            if item.recording.source == "upload":   # shared ones (demo, command line) stay cached
+                forget(item.recording)
+        with param.parameterized.discard_events(self):
+            self.param.update(recordings=[], current="", selection=[], impacts=[], record=None, base=None,
+                              preset=None, preview=None, audio={})
+        self.renderer.clear()
+        self._history.clear()
+
     def notify(self, level: str, text: str) -> None:
         """Post a notification (level: info, success, warning, error); ``text`` is plain text, the views escape it."""
         self._serial += 1
@@ -172,6 +184,7 @@ class AppState(param.Parameterized):
             rec = dataclasses.replace(rec, name=name)
         item = RecordingState(rec, sensitivity=self.sensitivity, record=record)
         try:
+            check_session_room([r.recording for r in self.recordings], rec)
             item.detect()
             if detector_status()[0] and not item.impacts:
                 raise WorkbenchError(f"{rec.name}: no impact found at sensitivity {self.sensitivity:.2f}; "
@@ -333,10 +346,14 @@ class AppState(param.Parameterized):
                 self.notify("error", f"edit not applied: {err}")
                 return
             dur = self._render_duration()
-            if not edits_only or "fit" not in audio:
-                audio["fit"] = self.renderer.render(self.base, ("all",), duration_s=dur)["all"]
-            audio.update({("edited" if k == "all" else k): v
-                          for k, v in self.renderer.render(edited, duration_s=dur).items()})
+            try:
+                if not edits_only or "fit" not in audio:
+                    audio["fit"] = self.renderer.render(self.base, ("all",), duration_s=dur)["all"]
+                audio.update({("edited" if k == "all" else k): v
+                              for k, v in self.renderer.render(edited, duration_s=dur).items()})
+            except WorkbenchError as err:      # over the render budget: say so, keep the last sounds
+                self.notify("error", str(err))
+                return
             self.audio_rate = self.base.sample_rate
             self.preset = edited
         if edits_only:
@@ -428,6 +445,7 @@ class AppState(param.Parameterized):
         """Make a library preset the one being edited."""
         try:
             preset = self.presets.load(name)
+            render_size([preset])     # over the render budget: refused before any work
         except WorkbenchError as err:
             self.notify("error", str(err))
             return None
@@ -453,7 +471,11 @@ class AppState(param.Parameterized):
         out: dict[str, Any] = {}
         for slot, which in (("a", self.ab_a), ("b", self.ab_b)):
             p = self.resolve_preset(which)
-            out[slot] = None if p is None else (p, self.renderer.render(p, ("all",))["all"])
+            try:
+                out[slot] = None if p is None else (p, self.renderer.render(p, ("all",))["all"])
+            except WorkbenchError as err:     # over the render budget
+                self.notify("error", str(err))
+                out[slot] = None
         if out["a"] and out["b"]:
             try:
                 out["distance"] = distance(out["a"][1], out["b"][1])

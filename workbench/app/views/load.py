@@ -2,45 +2,77 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import panel as pn
 import param
 
 from ..recordings import DEFAULT_MAX_UPLOAD_BYTES
+from ..uploads import UploadLedger
 from .base import View
+
+#: Bytes per chunk the browser sends an upload in (one websocket message each).
+CHUNK_BYTES = 2 * 2**20
 
 
 class UploadDropper(pn.widgets.FileDropper):
-    """`FileDropper` that refuses a file over ``max_bytes`` at its first chunk.
+    """`FileDropper` whose uploads are checked on every chunk (`workbench.app.uploads.UploadLedger`).
 
-    The browser still sends the rest, but nothing is buffered; the name appears in
-    ``rejected`` so the page can say why. (Panel's own ``max_file_size`` rejects in the
-    browser only, where the server cannot post a notification.)
+    Panel's dropper buffers whatever chunks arrive and keeps every file in ``value`` for
+    the session's life. Here a refused file's chunks are dropped at once and its name and
+    reason go to ``rejected``; a complete file is put in ``value`` for the watchers (the
+    load panel decodes it) and taken out right after, so ``value`` holds no payload
+    between events. Both happen on the next tick of the session's loop, with the document
+    lock held (`pn.state.execute`): the plots a new recording updates must not change
+    outside it, and the websocket message that brought the last chunk is answered first.
     """
 
     max_bytes = param.Integer(default=DEFAULT_MAX_UPLOAD_BYTES, bounds=(1, None))
-    rejected = param.Tuple(default=("", 0), length=2, doc="(file name, size estimate) of the last refused file.")
+    rejected = param.Tuple(default=("", ""), length=2, doc="(file name, reason) of the last refused file.")
 
     _rename = {**pn.widgets.FileDropper._rename, "max_bytes": None, "rejected": None}
 
     def __init__(self, **params):
+        params.setdefault("chunk_size", CHUNK_BYTES)
         super().__init__(**params)
-        self._refusing: set[str] = set()
+        self._ledger_for()
+
+    @param.depends("max_bytes", "chunk_size", watch=True)
+    def _ledger_for(self):
+        self.ledger = UploadLedger(self.max_bytes, self.chunk_size)
 
     def _process_event(self, event):
-        data = getattr(event, "data", None) or {}
-        if getattr(event, "event_name", "") == "upload_event" and "name" in data:
-            name = data["name"]
-            if data.get("chunk") == 1:
-                self._refusing.discard(name)
-                estimate = (int(data.get("total_chunks", 1)) - 1) * self.chunk_size
-                if estimate > self.max_bytes:
-                    self._refusing.add(name)
-                    self.rejected = (name, estimate + len(data.get("data") or b""))
-            if name in self._refusing:
-                if data.get("chunk") == data.get("total_chunks"):
-                    self._refusing.discard(name)
-                return
-        super()._process_event(event)
+        data = getattr(event, "data", None)
+        if getattr(event, "event_name", "") != "upload_event":      # delete_event: the user removed a file
+            if isinstance(data, dict) and isinstance(data.get("name"), str):
+                self.ledger.discard(data["name"])
+                super()._process_event(event)
+            return
+        out = self.ledger.receive(data)
+        if out.kind == "done":
+            self._next_tick(partial(self._deliver, out.name, out.payload))
+        elif out.kind == "refused":
+            self._next_tick(partial(self._refuse, out.name, out.reason))
+
+    @staticmethod
+    def _next_tick(fn) -> None:
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None:
+            pn.state.execute(fn, schedule=True)
+        else:                 # a notebook, a test
+            fn()
+
+    def _deliver(self, name: str, payload: bytes) -> None:
+        try:
+            self.value = {name: payload}
+        finally:
+            with param.parameterized.discard_events(self):
+                self.value = {}
+
+    def _refuse(self, name: str, reason: str) -> None:
+        with param.parameterized.discard_events(self):
+            self.rejected = (name, reason)
+        self.param.trigger("rejected")
 
 
 class LoadPanel(View):
@@ -53,9 +85,8 @@ class LoadPanel(View):
         self._hint = pn.pane.Markdown(
             f"**Drop recordings here** or click to browse: WAV, FLAC, OGG or MP3, several at once, "
             f"up to {cap:.0f} MB each.", margin=(0, 10))
-        self._dropper = UploadDropper(multiple=True, max_bytes=s.max_upload_bytes, chunk_size=2 * 2**20,
+        self._dropper = UploadDropper(multiple=True, max_bytes=s.max_upload_bytes, chunk_size=CHUNK_BYTES,
                                       sizing_mode="stretch_width", layout="compact", css_classes=["wb-drop"])
-        self._seen: set[tuple[str, int]] = set()
         self._dropper.param.watch(self._on_files, "value")
         self._dropper.param.watch(self._on_rejected, "rejected")
         self._list = pn.widgets.MultiSelect(name="Recordings (ctrl-click several for a joint fit)",
@@ -77,17 +108,12 @@ class LoadPanel(View):
 
     def _on_files(self, event):
         for name, payload in list(event.new.items()):
-            key = (name, id(payload))
-            if key in self._seen:
-                continue
-            self._seen.add(key)
             self.state.add_upload(name, payload)
 
     def _on_rejected(self, event):
-        name, size = event.new
+        name, reason = event.new
         if name:
-            self.state.notify("error", f"{name}: about {size / 2**20:.0f} MB is over the upload limit of "
-                                       f"{self.state.max_upload_bytes / 2**20:.0f} MB; nothing was loaded")
+            self.state.notify("error", f"{reason}; nothing was loaded")
 
     def _on_pick(self, event):
         s = self.state
