@@ -11,23 +11,15 @@ markup names. Each payload would set ``window.__pwned`` if it ran.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from served import CHROMIUM, CHROMIUM_ARGS as ARGS, REPO, serve
+
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 TIMEOUT_MS = 30_000
 
 if not Path(CHROMIUM).exists():
@@ -35,11 +27,6 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _payload(n: int) -> str:
@@ -53,30 +40,9 @@ def server(tmp_path_factory):
     good = {**demo, "name": _payload(4), "material": _payload(5), "tags": [_payload(6)]}
     (presets / f"{_payload(1)}.json").write_text(json.dumps(good))
     (presets / "bad.json").write_text(json.dumps({**demo, "sample_rate": _payload(2)}))
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WORKBENCH_FIT_WORKERS": "1"}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--no-show", "--port", str(port),
-                                 "--address", "127.0.0.1", "--presets", str(presets)],
-                                cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"workbench serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets), fit_workers=1,
+               start_timeout_s=120) as server:
+        yield server.url
 
 
 def _toast(page, text: str):

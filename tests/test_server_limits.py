@@ -12,29 +12,22 @@ from __future__ import annotations
 
 import base64
 import gc
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from served import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
+
 from workbench.budgets import DECODED_SAMPLES, FIT_SAMPLES, MEMORY_BYTES, RENDER_CACHE_BYTES, SERVER_CACHE_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 CAP_MB = 8
 CAP = CAP_MB * 2**20
 CHUNK = 2 * 2**20                 # workbench.app.views.load.CHUNK_BYTES (no Panel import here)
@@ -51,11 +44,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 psutil = pytest.importorskip("psutil")
 expect = sync_api.expect
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _memory(pid: int) -> tuple[int, dict[int, int]]:
@@ -78,31 +66,9 @@ def _total(pid: int) -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     presets = tmp_path_factory.mktemp("presets")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WORKBENCH_FIT_WORKERS": "2"}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--no-show", "--port", str(port),
-                                 "--address", "127.0.0.1", "--presets", str(presets), "--max-upload-mb", str(CAP_MB)],
-                                cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"workbench serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield {"url": url, "pid": proc.pid, "log": log}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    text = log.read_text(errors="replace")
+    with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets), "--max-upload-mb", str(CAP_MB)) as server:
+        yield {"url": server.url, "pid": server.pid, "log": server.log}
+    text = server.log.read_text(errors="replace")
     assert "_pending_writes" not in text, text[-3000:]       # no Bokeh model changed outside the lock
 
 
