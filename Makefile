@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system-deps run test bench clean
+.PHONY: setup system-deps audio-deps run test bench clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,15 @@ system-deps:
 	  else echo "note: run 'sudo apt-get install chromium libportaudio2' for the browser tests"; fi; \
 	fi
 
-run: setup
+# Debian's PortAudio alone (what `sounddevice` needs for "Play on this machine"; `make run` asks for it).
+audio-deps:
+	@if ! ldconfig -p | grep -q libportaudio; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libportaudio2 >/dev/null; \
+	  else echo "note: run 'sudo apt-get install libportaudio2' to play sounds on this machine's speakers"; fi; \
+	fi
+
+run: setup audio-deps
 	$(VENV)/bin/workbench serve
 
 test: setup system-deps

@@ -80,3 +80,25 @@ def test_help_imports_neither_torch_nor_the_fitter():
     r = subprocess.run([sys.executable, "-c", "import workbench, sys; print('torch' in sys.modules)"],
                        capture_output=True, text=True, timeout=300)
     assert r.stdout.strip() == "False", r.stderr
+
+
+def test_fit_refuses_a_silent_recording_before_any_progress_bar(tmp_path):
+    """Inputs are read and checked first: the error is the only output, no "fitting ... step 0/250" bar."""
+    import soundfile as sf
+
+    sf.write(tmp_path / "silent.wav", np.zeros(44_100, np.float32), 44_100)
+    sf.write(tmp_path / "also_silent.wav", np.zeros(22_050, np.float32), 44_100)
+    for files in (["silent.wav"], ["also_silent.wav", "silent.wav"]):
+        r = run("fit", *files, "-o", tmp_path / "out", cwd=tmp_path)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert r.stderr.startswith("error:") and "silent" in r.stderr, r.stderr
+        for bar_text in ("fitting", "step ", "loss", "━"):
+            assert bar_text not in r.stderr + r.stdout, (bar_text, r.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def test_fit_shows_its_progress_bar_once_fitting(bundled_data, tmp_path):
+    r = run("fit", bundled_data / "hammer_wood_multi.wav", "-o", tmp_path / "h.json", "--steps", "2",
+            "--modes", "4", "--no-reverb", "--device", "cpu")
+    assert r.returncode == 0, r.stderr
+    assert "fitting" in r.stderr and "step 2/2" in r.stderr and (tmp_path / "h.json").is_file()

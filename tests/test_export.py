@@ -85,18 +85,25 @@ def test_tdw_files_follow_the_schemas_and_units(demo_tdw):
     assert modes["frequencies"] == [m.freq_hz for m in src]
     np.testing.assert_allclose(modes["decay_times"], [1000 * m.t60_s for m in src])
     np.testing.assert_allclose(modes["powers"], [m.gain_db + body["offset_db"] for m in src])
-    assert max(modes["powers"]) == pytest.approx(tdw.DEFAULT_PEAK_DB) and min(modes["powers"]) > -80
+    assert max(modes["powers"]) == pytest.approx(tdw.MODES_PEAK_DB) and min(modes["powers"]) > -80
     assert modes["resonance"] == 1.0 and modes["mass_kg"] == pytest.approx(preset.impacts[0].contact_s / 1e-3)
     # most energy first; the material table is the first 10, T60 in seconds
     energy = [10 ** (m.gain_db / 10) * m.t60_s for m in src]
     assert energy == sorted(energy, reverse=True) and len(src) == len(preset.object.modes) == 12
-    assert material["cf"] == modes["frequencies"][:10] and material["op"] == modes["powers"][:10]
+    assert material["cf"] == modes["frequencies"][:10]
+    np.testing.assert_allclose(material["op"], np.array(modes["powers"][:10]) + body["material_offset_db"]
+                               - body["offset_db"])
+    assert max(material["op"]) == pytest.approx(tdw.DEFAULT_PEAK_DB)      # the level of tdw's own tables
     np.testing.assert_allclose(material["rt"], np.array(modes["decay_times"][:10]) / 1000)
     assert material["synthMethod"] == "matchedMode" and len(material["cf"]) == 10
     # ObjectAudioStatic fallback: "metal" preset -> AudioMaterial.metal; amp = our peak
     assert static["material"] == "metal" and static["mass"] == modes["mass_kg"] and 0.01 <= static["amp"] <= 1
-    assert record["tdw"]["round_trip"]["distance"] <= 0.05
-    assert "PyImpact" in (demo_tdw / "README.md").read_text() and (demo_tdw / "play_in_tdw.py").is_file()
+    check = record["tdw"]["round_trip"]
+    assert check["distance"] <= 0.05 and check["distance_workbench"] <= 0.05 and check["why_not_workbench"] is None
+    readme = (demo_tdw / "README.md").read_text()
+    assert "PyImpact" in readme and (demo_tdw / "play_in_tdw.py").is_file()
+    assert "In PyImpact's conventions" in readme and "As the workbench plays it" in readme
+    assert f"{check['distance_workbench']:.3f}" in readme
     with pytest.raises(jsonschema.ValidationError):     # the schema does bite
         jsonschema.validate({**material, "cf": material["cf"][:9]}, tdw.MATERIAL_SCHEMA)
 
@@ -135,6 +142,7 @@ def test_play_in_tdw_offline_renders_with_tdw_and_registers_the_material(demo_td
 def test_round_trip_demo_within_gate():
     r = tdw_verify.round_trip(DEMO)
     assert r["distance"] <= 0.05 and r["ok"]
+    assert r["distance_workbench"] <= 0.05 and r["ok_workbench"] and not r["why_not"]
     assert r["n_modes_exported"] == 12 and r["n_material_modes"] == 10
     assert 0 <= r["distance_material"] < 0.2 and 0 <= r["distance_impact"] < 0.2
 
@@ -142,7 +150,7 @@ def test_round_trip_demo_within_gate():
 @pytest.mark.parametrize("seed", [3, 11])
 def test_round_trip_random_preset_within_gate(seed):
     r = tdw_verify.round_trip(random_preset(seed), impact=False)
-    assert r["distance"] <= 0.05, r
+    assert r["distance"] <= 0.05 and r["distance_workbench"] <= 0.05, r
 
 
 def test_reference_mode_sum_matches_tdw_closed_form():
@@ -184,13 +192,20 @@ def test_tool_is_exported_with_its_own_files(tmp_path):
 # --------------------------------------------------------------------------- bad input
 
 def test_unplayable_modes_are_dropped_or_clamped_with_warnings():
-    m = tdw.plan_modes([500.0, 23_000.0, 900.0, 1200.0], [0.5, 0.5, 0.0005, 0.4], [-6.0, -6.0, -10.0, -80.0])
-    assert m.n_modes == 2 and sorted(m.freqs_hz.tolist()) == [500.0, 900.0]
-    assert m.t60_s.min() == pytest.approx(0.001)
+    m = tdw.plan_modes([500.0, 23_000.0, 900.0, 1200.0, 1500.0], [0.5, 0.5, 0.0005, 0.4, 0.4],
+                       [-6.0, -6.0, -10.0, -80.0, -107.0])
+    # 1200 Hz, 74 dB down, is kept in the Modes file (PyImpact's cut is 100 dB below the strongest);
+    # 1500 Hz, 101 dB down, is not (beyond 16-bit range: -81 dB re 1, which PyImpact cannot play)
+    assert m.n_modes == 3 and sorted(m.freqs_hz.tolist()) == [500.0, 900.0, 1200.0]
+    assert m.powers_db.max() == tdw.MODES_PEAK_DB and m.t60_s.min() == pytest.approx(0.001)
     text = " ".join(m.warnings)
     assert "23000" in text and "22050 Hz" in text and "clamped the T60" in text and "-80 dB" in text
-    raised = tdw.plan_modes([500.0, 900.0], [0.5, 0.5], [0.0, -55.0])      # peak raised to keep the weak mode
-    assert raised.powers_db.tolist() == [-24.0, -79.0] and not raised.warnings
+    assert "1500 Hz" in text and "material table leaves out 1 mode(s)" in text and "1200 Hz" in text
+    cf, op, _, n_pad = m.material_table()
+    assert sorted(cf[:2]) == [500.0, 900.0] and n_pad == 8 and op[0] == tdw.DEFAULT_PEAK_DB
+    raised = tdw.plan_modes([500.0, 900.0], [0.5, 0.5], [0.0, -55.0])      # table's peak raised to keep the weak mode
+    assert raised.material_powers_db.tolist() == [-24.0, -79.0] and not raised.warnings
+    assert raised.powers_db.tolist() == [20.0, -35.0]
     mass, notes = tdw.mass_from_contact(1e-5)
     assert mass == tdw_compat.MIN_MASS_KG and "NaN" in notes[0]
     assert tdw.mass_from_contact(5e-3)[1] and "2 ms" in tdw.mass_from_contact(5e-3)[1][0]
@@ -201,7 +216,8 @@ def test_partly_unplayable_preset_exports_and_reports_warnings(tmp_path):
              {"freq_hz": 1900.0, "t60_s": 0.3, "gain_db": -95.0}]
     preset = with_changes(sample_rate=48_000, object={"modes": modes})
     r = export(preset, to="tdw", output=tmp_path / "p")
-    assert r.record["tdw"]["bodies"][0]["n_modes"] == 1
+    body = r.record["tdw"]["bodies"][0]
+    assert body["n_modes"] == 2 and body["n_material_padding"] == 9      # 1900 Hz: 85 dB down, Modes file only
     saved = read_json(tmp_path / "p" / "export.json")["warnings"]
     assert saved == r.warnings and any("23500" in w for w in saved) and any("1900" in w for w in saved)
 

@@ -173,6 +173,7 @@ def fit(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .fitting import fit as run_fit
+    from .fitting.clips import as_clips
     from .names import unique_name
     from .presets import save_preset
 
@@ -182,21 +183,26 @@ def fit(
         check_output(output, "-o", suffixes=() if separate else (".json",), folder=separate)
         if report is not None:
             check_output(report, "--report", folder=True)
-        with Progress(TextColumn("[bold]fitting[/]"), BarColumn(), TextColumn("step {task.completed}/{task.total}"),
-                      TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err,
-                      transient=False) as bar:
-            task = bar.add_task("fit", total=steps, loss="-")
+        bar = Progress(TextColumn("[bold]fitting[/]"), BarColumn(), TextColumn("step {task.completed}/{task.total}"),
+                       TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), console=err, transient=False)
+        task = bar.add_task("fit", total=steps, loss="-")
 
-            def on_progress(p):     # clips at several sample rates are fitted in parts: total = parts x steps
-                bar.update(task, total=p.total_steps, completed=p.step + 1, loss=f"{p.loss:.4f}")
+        def on_progress(p):     # clips at several sample rates are fitted in parts: total = parts x steps
+            if not bar.live.is_started:      # the bar appears with the first step: bad input prints none
+                bar.start()
+            bar.update(task, total=p.total_steps, completed=p.step + 1, loss=f"{p.loss:.4f}")
 
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = run_fit([str(r) for r in recordings], n_modes=modes, steps=steps, joint=joint,
-                                 labels=labels, channel=channel, sample_rate=sample_rate, seed=seed,
-                                 sensitivity=sensitivity, reverb=not no_reverb, device=device,
-                                 callback=on_progress, report_every=5)
-            bar.update(task, completed=steps * len(result.loss_histories))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # read and check every recording (missing, corrupt, empty, silent) before any fitting
+            clips = as_clips([str(r) for r in recordings], sample_rate=sample_rate, channel=channel)
+            try:
+                result = run_fit(clips, n_modes=modes, steps=steps, joint=joint, labels=labels,
+                                 sample_rate=sample_rate, seed=seed, sensitivity=sensitivity,
+                                 reverb=not no_reverb, device=device, callback=on_progress, report_every=5)
+                bar.update(task, completed=steps * len(result.loss_histories))
+            finally:
+                bar.stop()
         for w in caught:
             err.print(f"[yellow]warning:[/] {w.message}", highlight=False)
         if separate:
@@ -282,7 +288,8 @@ def export_cmd(
             out.print(f"note: {n}", highlight=False, soft_wrap=True)
         rt = r.record.get("tdw", {}).get("round_trip")
         if rt:
-            out.print(f"round trip with tdw's synthesiser: distance {rt['distance']:.2g} (<= 0.05)")
+            out.print(f"round trip with tdw's synthesiser: distance {rt['distance']:.2g} in PyImpact's conventions, "
+                      f"{rt['distance_workbench']:.3f} from what the workbench plays (<= {rt['max_allowed']:g})")
 
     _run(go)
 

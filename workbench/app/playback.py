@@ -38,13 +38,23 @@ def playback_status() -> tuple[bool, str]:
 
 
 def play(audio: np.ndarray, sample_rate: int) -> None:
-    """Play (n_samples,) audio through the default output device (non-blocking).
+    """Play (n_samples,) audio through the default output device; returns at once (non-blocking).
+
+    A new call stops the sound still playing (sounddevice's one shared stream).
 
     Raises:
-        WorkbenchError: no playback here (the message says why).
+        WorkbenchError: no playback here, nothing to play, or the device refused the
+            stream (the message says why).
     """
     ok, reason = playback_status()
     if not ok:
         raise WorkbenchError(f"playback: {reason}")
+    samples = np.ascontiguousarray(np.clip(np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1)), -1, 1))
+    if samples.size == 0:
+        raise WorkbenchError("playback: the sound is empty")
     import sounddevice as sd
-    sd.play(np.clip(np.asarray(audio, dtype=np.float32), -1, 1), int(sample_rate))
+    try:
+        sd.play(samples, int(sample_rate), blocking=False)
+    except Exception as err:  # PortAudioError (device busy, rate refused), ValueError
+        raise WorkbenchError(f"playback: the output device could not play the sound at {int(sample_rate)} Hz "
+                             f"({str(err).strip() or type(err).__name__})") from None

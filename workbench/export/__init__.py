@@ -6,7 +6,8 @@
 * `workbench.export.tdw`: PyImpact material table, ``Modes`` JSON, ``ObjectAudioStatic``
   record, ``play_in_tdw.py``; `workbench.export.tdw_compat`: what tdw 1.13 does and ships;
   `workbench.export.tdw_verify.round_trip` checks the export against ThreeDWorld's own
-  synthesiser.
+  synthesiser, in PyImpact's conventions and as the workbench plays the preset
+  (``workbench/export/README.md``); `workbench.export.tdw_readme` writes the folder's README.
 * `workbench.export.habitat`: dry impact WAV bank, ``manifest.json`` and an acoustic
   material for the fitted room.
 

@@ -16,12 +16,20 @@ Each choice follows from what PyImpact (``tdw==1.13.0.0``, see
   (``PyImpact._synth_impact_modes``), which has no 10-mode limit and no jitter.
 * **Levels.** PyImpact sums ``10**(p/20) * 10**(-3 t / T) * cos(2 pi f t)`` and cuts each
   mode at its -80 dB re 1 point; we render ``10**(g/20) * exp(-6.908 t / T) * sin(2 pi f t)``
-  (the same decay: 10**(-3 t/T) = exp(-6.908 t/T); cosine instead of sine phase). Since
-  PyImpact peak-normalises every sound, only relative levels matter, so
-  ``p = gain_db + offset_db`` with the offset putting the strongest mode at ``peak_db``
-  (default -30 dB). If that leaves modes at or below -79 dB the peak is raised just enough
-  (at most to -20 dB) to lift those it can to -79 dB; modes still at or below -80 dB are
-  dropped (PyImpact would play nothing of them) and listed in the warnings.
+  (the same decay: 10**(-3 t/T) = exp(-6.908 t/T); cosine instead of sine phase, which the
+  format cannot change). PyImpact peak-normalises every sound, so only relative levels and
+  the cut matter; ``p = gain_db + offset``, with one offset per file:
+
+  - ``<role>_modes.json`` (the ``Modes`` path, played alone and peak-normalised): the
+    strongest mode at `MODES_PEAK_DB` = +20 dB re 1, so every tail is kept down to 100 dB
+    below the strongest onset, past the 96 dB a 16-bit sound holds (the workbench's players
+    and PyImpact's ``Base64Sound`` are 16-bit). At -30 dB the cut fell 50 dB below it and
+    chopped the weak, long modes the workbench plays. Modes more than 100 dB below the
+    strongest are dropped (warned).
+  - the material table (mixed with a partner's built-in table in PyImpact's collisions):
+    the strongest mode at ``peak_db`` (default -30 dB; tdw's own tables put theirs at -17 to
+    -48 dB), raised just enough (at most to -20 dB) to lift weak modes to -79 dB; modes
+    still at or below -80 dB there are left out of the table (warned if among its 10).
 * **Units.** ``cf`` and ``frequencies`` in Hz; ``op`` and ``powers`` in dB re 1; ``rt`` in
   seconds (material files), ``decay_times`` in milliseconds (``Modes``), both T60.
   ``resonance`` = 1 (it multiplies T60; the fitted T60 is exported as is).
@@ -64,9 +72,11 @@ from .tdw_compat import (CONTACT_S_PER_KG, FLOOR_AMP, MAX_CONTACT_S, MIN_FREQ_HZ
 
 #: Power of the silent entries that pad a material table to 10 modes.
 PAD_POWER_DB = -120.0
-#: Default and highest power of the strongest exported mode.
+#: Default and highest power of the strongest mode of a material table (PyImpact's mixing level).
 DEFAULT_PEAK_DB = -30.0
 MAX_PEAK_DB = -20.0
+#: Power of the strongest mode of a ``Modes`` JSON: PyImpact's -80 dB re 1 cut falls 100 dB below it.
+MODES_PEAK_DB = 20.0
 
 #: JSON schema of a material file (``<key>_mm.json``), PyImpact's ``material_data`` format.
 MATERIAL_SCHEMA: dict[str, Any] = {
@@ -96,7 +106,7 @@ MODES_SCHEMA: dict[str, Any] = {
                         "items": {"type": "number", "minimum": MIN_FREQ_HZ,
                                   "exclusiveMaximum": TDW_SAMPLE_RATE / 2}},
         "powers": {"type": "array", "minItems": 1,
-                   "items": {"type": "number", "exclusiveMinimum": MIN_POWER_DB, "maximum": 0}},
+                   "items": {"type": "number", "exclusiveMinimum": MIN_POWER_DB, "maximum": MODES_PEAK_DB}},
         "decay_times": {"type": "array", "minItems": 1, "items": {"type": "number", "minimum": 1000 * MIN_T60_S}},
         "resonance": {"type": "number", "exclusiveMinimum": 0},
         "mass_kg": {"type": "number", "minimum": MIN_MASS_KG},
@@ -133,7 +143,8 @@ class TdwModes:
         t60_s: (K,) 60 dB decay times in seconds (clamped to >= 1 ms).
         gains_db: (K,) the preset's gains (dB per unit impulse).
         source_index: (K,) index of each mode in the preset's list.
-        offset_db: ``powers_db - gains_db``.
+        offset_db: ``powers_db - gains_db`` (the ``Modes`` JSON).
+        material_offset_db: ``material_powers_db - gains_db`` (the material table).
         warnings: What was dropped or clamped, one line each.
     """
 
@@ -143,25 +154,32 @@ class TdwModes:
     gains_db: np.ndarray
     source_index: np.ndarray
     offset_db: float
+    material_offset_db: float
     warnings: tuple[str, ...]
 
     @property
     def powers_db(self) -> np.ndarray:
-        """(K,) PyImpact onset powers in dB re 1."""
+        """(K,) PyImpact onset powers in dB re 1 of the ``Modes`` JSON."""
         return self.gains_db + self.offset_db
+
+    @property
+    def material_powers_db(self) -> np.ndarray:
+        """(K,) onset powers in dB re 1 at the material table's level (<= -80: PyImpact plays nothing)."""
+        return self.gains_db + self.material_offset_db
 
     @property
     def n_modes(self) -> int:
         return int(self.freqs_hz.size)
 
     def material_table(self) -> tuple[list[float], list[float], list[float], int]:
-        """``(cf_hz, op_db, rt_s, n_padding)``: the first 10 modes, padded to 10."""
-        k = min(N_MATERIAL_MODES, self.n_modes)
-        cf = [float(v) for v in self.freqs_hz[:k]]
-        op = [float(v) for v in self.powers_db[:k]]
-        rt = [float(v) for v in self.t60_s[:k]]
-        n_pad = N_MATERIAL_MODES - k
-        strongest = int(np.argmax(self.powers_db))
+        """``(cf_hz, op_db, rt_s, n_padding)``: the first 10 modes it can play, padded to 10."""
+        p = self.material_powers_db
+        keep = np.flatnonzero(p > MIN_POWER_DB)[:N_MATERIAL_MODES]
+        cf = [float(v) for v in self.freqs_hz[keep]]
+        op = [float(v) for v in p[keep]]
+        rt = [float(v) for v in self.t60_s[keep]]
+        n_pad = N_MATERIAL_MODES - keep.size
+        strongest = int(np.argmax(p))
         cf += [float(self.freqs_hz[strongest])] * n_pad
         op += [PAD_POWER_DB] * n_pad
         rt += [float(self.t60_s[strongest])] * n_pad
@@ -174,7 +192,8 @@ def _fmt_list(values, unit: str, limit: int = 4) -> str:
     return f"{shown}{more} {unit}".strip()
 
 
-def plan_modes(freqs_hz, t60_s, gains_db, *, role: str = "object", peak_db: float = DEFAULT_PEAK_DB) -> TdwModes:
+def plan_modes(freqs_hz, t60_s, gains_db, *, role: str = "object", peak_db: float = DEFAULT_PEAK_DB,
+               modes_peak_db: float = MODES_PEAK_DB) -> TdwModes:
     """Choose, order and level a body's modes for PyImpact; drop or clamp what it cannot play.
 
     Args:
@@ -182,21 +201,24 @@ def plan_modes(freqs_hz, t60_s, gains_db, *, role: str = "object", peak_db: floa
         t60_s: (K,) decay times in seconds.
         gains_db: (K,) onset gains in dB (any reference; only differences matter).
         role: Name used in messages (``"object"``, ``"tool"``).
-        peak_db: PyImpact power of the strongest mode, in (-80, 0) dB.
+        peak_db: Power of the strongest mode in the material table, in (-80, 0) dB re 1.
+        modes_peak_db: Power of the strongest mode in the ``Modes`` JSON (dB re 1, > -80).
 
     Returns:
-        The playable modes, most energy first, with the dB offset and the warnings.
+        The playable modes, most energy first, with both dB offsets and the warnings.
 
     Raises:
         WorkbenchError: no modes, or none that PyImpact can play.
 
     Example:
-        >>> m = plan_modes([500.0, 23000.0], [0.5, 0.5], [-6.0, -6.0])
-        >>> m.n_modes, m.powers_db.tolist(), len(m.warnings)
-        (1, [-30.0], 1)
+        >>> m = plan_modes([500.0, 23000.0, 700.0], [0.5, 0.5, 0.5], [-6.0, -6.0, -66.0])
+        >>> m.n_modes, m.powers_db.tolist(), m.material_powers_db.tolist(), len(m.warnings)
+        (2, [20.0, -40.0], [-30.0, -90.0], 2)
     """
     if not (MIN_POWER_DB < peak_db < 0):
         raise WorkbenchError(f"peak_db: {peak_db!r} is outside (-80, 0) dB")
+    if not (math.isfinite(modes_peak_db) and modes_peak_db > MIN_POWER_DB):
+        raise WorkbenchError(f"modes_peak_db: {modes_peak_db!r} must be above {MIN_POWER_DB:g} dB")
     f = np.asarray(freqs_hz, dtype=np.float64).reshape(-1)
     t = np.asarray(t60_s, dtype=np.float64).reshape(-1)
     g = np.asarray(gains_db, dtype=np.float64).reshape(-1)
@@ -226,24 +248,32 @@ def plan_modes(freqs_hz, t60_s, gains_db, *, role: str = "object", peak_db: floa
     if f.size == 0:
         raise WorkbenchError(f"{role}: none of its modes can be played by PyImpact ({'; '.join(notes)})")
 
-    offset = peak_db - float(g.max())
-    # Raise the peak (up to -20 dB) just enough to lift every mode that can be kept to >= -79 dB.
-    p = g + offset
-    headroom = max(MAX_PEAK_DB - peak_db, 0.0)
-    reachable = (p <= MIN_POWER_DB + 1.0) & (p + headroom > MIN_POWER_DB)
-    if reachable.any():
-        offset += min(headroom, MIN_POWER_DB + 1.0 - float(p[reachable].min()))
+    offset = modes_peak_db - float(g.max())
     quiet = g + offset <= MIN_POWER_DB
     if quiet.any():
         below = float(g.max() - g[quiet].max())
         notes.append(f"{role}: dropped {int(quiet.sum())} mode(s) {below:.0f} dB or more below the strongest "
-                     f"(PyImpact cannot play powers <= {MIN_POWER_DB:g} dB): {_fmt_list(f[quiet], 'Hz')}")
+                     f"(PyImpact cannot play powers <= {MIN_POWER_DB:g} dB re 1): {_fmt_list(f[quiet], 'Hz')}")
         f, t, g, idx = f[~quiet], t[~quiet], g[~quiet], idx[~quiet]
-
     energy = 10.0 ** (g / 10.0) * t
     order = np.lexsort((f, -energy))     # most energy first; ties by frequency
-    return TdwModes(role=role, freqs_hz=f[order], t60_s=t[order], gains_db=g[order], source_index=idx[order],
-                    offset_db=float(offset), warnings=tuple(notes))
+    f, t, g, idx = f[order], t[order], g[order], idx[order]
+
+    # The material table: raise its peak (up to -20 dB) just enough to lift the modes it can to >= -79 dB.
+    material = peak_db - float(g.max())
+    p = g + material
+    headroom = max(MAX_PEAK_DB - peak_db, 0.0)
+    reachable = (p <= MIN_POWER_DB + 1.0) & (p + headroom > MIN_POWER_DB)
+    if reachable.any():
+        material += min(headroom, MIN_POWER_DB + 1.0 - float(p[reachable].min()))
+    left_out = np.flatnonzero(g + material <= MIN_POWER_DB)
+    left_out = left_out[left_out < N_MATERIAL_MODES]      # among the 10 with most energy
+    if left_out.size:
+        notes.append(f"{role}: the material table leaves out {left_out.size} mode(s) "
+                     f"{float(g.max() - g[left_out].max()):.0f} dB or more below the strongest (at its level "
+                     f"PyImpact cannot play them); {role}_modes.json keeps them: {_fmt_list(f[left_out], 'Hz')}")
+    return TdwModes(role=role, freqs_hz=f, t60_s=t, gains_db=g, source_index=idx, offset_db=float(offset),
+                    material_offset_db=float(material), warnings=tuple(notes))
 
 
 def mass_from_contact(contact_s: float) -> tuple[float, list[str]]:
@@ -365,55 +395,15 @@ def build_bodies(preset: Preset, *, peak_db: float = DEFAULT_PEAK_DB) -> tuple[l
             warnings_.append(f"{role}: PyImpact adds 20*log10(0.5/amp) = {shift:+.1f} ms to the decay times of a "
                              f"primary object hitting the floor (a quirk); that is over 10% of the shortest T60 "
                              f"({1000 * modes.t60_s.min():.1f} ms). Use the Modes JSON path, or amp = 0.5, to avoid it")
-        if modes.n_modes > N_MATERIAL_MODES:
-            notes.append(f"{role}: the material file keeps the {N_MATERIAL_MODES} of {modes.n_modes} modes with most "
+        n_table = N_MATERIAL_MODES - modes.material_table()[3]
+        if n_table < N_MATERIAL_MODES:
+            notes.append(f"{role}: {n_table} mode(s) playable at the material table's level; the material file is "
+                         f"padded to 10 with silent entries ({PAD_POWER_DB:g} dB)")
+        if modes.n_modes > n_table:
+            notes.append(f"{role}: the material file keeps {n_table} of the {modes.n_modes} modes, those with most "
                          f"energy (PyImpact reads 10); {role}_modes.json has all {modes.n_modes}")
-        elif modes.n_modes < N_MATERIAL_MODES:
-            notes.append(f"{role}: {modes.n_modes} playable mode(s); the material file is padded to 10 with "
-                         f"silent entries ({PAD_POWER_DB:g} dB)")
         bodies.append(b)
     return bodies, warnings_, notes
-
-
-def _readme(preset: Preset, bodies: list[TdwBody], warnings_: list[str], notes: list[str],
-            round_trip_line: str) -> str:
-    lines = [f"# ThreeDWorld export of \"{preset.name}\"", "",
-             f"Exported by Impact Workbench for ThreeDWorld PyImpact (tdw {TDW_VERSION}, 44.1 kHz).", "",
-             "## Files", "",
-             "| file | what | units |", "|---|---|---|"]
-    for b in bodies:
-        r = b.role
-        lines += [f"| `{b.material_key}_mm.json` | {r}: PyImpact material table (10 modes, most energy first) "
-                  f"| cf Hz, op dB re 1, rt = T60 s |",
-                  f"| `{r}_modes.json` | {r}: `Modes` (all {b.modes.n_modes} playable modes) + resonance, mass_kg, amp "
-                  f"| frequencies Hz, powers dB re 1, decay_times = T60 ms |",
-                  f"| `{r}_audio_static.json` | {r}: `ObjectAudioStatic` fields (built-in fallback material) | "
-                  f"mass kg, amp 0-1 |"]
-    lines += ["| `play_in_tdw.py` | registers the material with PyImpact and plays it | |",
-              "| `export.json` | machine-readable record of this export | |", "",
-              "## Mapping", ""]
-    for b in bodies:
-        lines += [f"* **{b.role}**: {b.modes.n_modes} mode(s); powers = gain_db {b.modes.offset_db:+.2f} dB "
-                  f"(strongest at {b.modes.powers_db.max():.1f} dB); contact {1000 * b.contact_s:.3g} ms -> "
-                  f"mass {b.mass_kg:g} kg (half-sine of min(1 ms/kg * m, 2 ms)); amp {b.amp:g}; "
-                  f"fallback `{b.material}` size {b.size} ({b.material_source})."]
-    lines += ["* resonance = 1 (the fitted T60s are exported unchanged).",
-              "* PyImpact jitters material-table modes (f +-10 %, power +-10 dB, T60 +-10 %) and uses only the "
-              "first 10; the `Modes` path (`PyImpact._synth_impact_modes`) plays the fitted modes exactly.",
-              f"* Round trip (tdw `Modes.sum_modes` vs our modal IR of the same modes): {round_trip_line}", ""]
-    if warnings_:
-        lines += ["## Warnings", ""] + [f"* {w}" for w in warnings_] + [""]
-    if notes:
-        lines += ["## Notes", ""] + [f"* {n}" for n in notes] + [""]
-    lines += ["## Play it", "", "```bash",
-              "pip install tdw==1.13.0.0",
-              "python play_in_tdw.py --offline   # no Unity build needed: writes object_tdw_*.wav here",
-              "python play_in_tdw.py             # with a TDW build: drops an object and plays the sound",
-              "```", "",
-              "`play_in_tdw.py` works around two problems of tdw 1.13 on Linux: `PyImpact()` opens "
-              "`ceramic_3_mm.json` but the file is `Ceramic_3_mm.json`, and recent setuptools no longer "
-              "ship `pkg_resources`, which tdw imports.", ""]
-    return "\n".join(lines)
 
 
 def write_tdw(preset: Preset, folder: Path, *,
@@ -434,22 +424,16 @@ def write_tdw(preset: Preset, folder: Path, *,
     write_file(folder, "play_in_tdw.py", Path(__file__).with_name("play_in_tdw.py").read_bytes(), files)
 
     check: dict[str, Any] | None = None
-    line = "not run (tdw is not installed here)"
+    lines = ["not run (tdw is not installed here)"]
     if tdw_dir() is not None:
-        from .tdw_verify import ROUND_TRIP_GATE, mode_sum_distance    # it imports this module: import late
+        from .tdw_verify import export_check    # it imports this module: import late
         try:
-            distance = mode_sum_distance(preset, bodies[0])[0]
+            check, lines, failed = export_check(preset, bodies[0])
         except Exception as e:    # noqa: BLE001 - the check is a bonus; never fail an export on it
-            line = f"not run ({type(e).__name__}: {e})"
-            notes.append(f"round trip with tdw's synthesiser {line}")
+            lines = [f"not run ({type(e).__name__}: {e})"]
+            notes.append(f"round trip with tdw's synthesiser {lines[0]}")
         else:
-            check = {"distance": distance, "max_allowed": ROUND_TRIP_GATE,
-                     "compared": "tdw Modes.sum_modes(fs=44100, resonance=1) of object_modes.json vs "
-                                 "workbench modal_ir of the same modes (cosine phase, cut at -80 dB)"}
-            line = f"normalised spectral distance {distance:.2g} (<= {ROUND_TRIP_GATE:g} required)"
-            if distance > ROUND_TRIP_GATE:
-                warnings_.append(f"round trip: tdw's synthesiser differs from ours (distance {distance:.3f} > "
-                                 f"{ROUND_TRIP_GATE:g})")
+            warnings_ += failed
     record = {
         "sample_rate": TDW_SAMPLE_RATE,
         "tdw_version": TDW_VERSION,
@@ -458,6 +442,7 @@ def write_tdw(preset: Preset, folder: Path, *,
             "modes_file": f"{b.role}_modes.json", "audio_static_file": f"{b.role}_audio_static.json",
             "n_modes": b.modes.n_modes, "n_material_modes": N_MATERIAL_MODES,
             "n_material_padding": b.modes.material_table()[3], "offset_db": b.modes.offset_db,
+            "material_offset_db": b.modes.material_offset_db,
             "source_mode_index": [int(i) for i in b.modes.source_index],
             "contact_s": b.contact_s, "mass_kg": b.mass_kg, "amp": b.amp,
             "audio_material": b.material, "size": b.size, "material_source": b.material_source,
@@ -466,7 +451,9 @@ def write_tdw(preset: Preset, folder: Path, *,
                   "decay_times": "ms (T60)", "mass_kg": "kg", "amp": "0-1 (peak after PyImpact's normalisation)"},
         "round_trip": check,
     }
-    write_file(folder, "README.md", _readme(preset, bodies, warnings_, notes, line).encode("utf-8"), files)
+    from .tdw_readme import readme
+
+    write_file(folder, "README.md", readme(preset, bodies, warnings_, notes, lines).encode("utf-8"), files)
     return files, warnings_, notes, record
 
 

@@ -2,10 +2,19 @@
 
 `round_trip` exports a preset (`workbench.export.tdw.build_bodies`), renders the exported
 ``Modes`` JSON with tdw's ``Modes.sum_modes`` (`tdw_mode_sum`, no Unity) and compares it
-with `workbench.functional.modal.modal_ir` of the same modes in PyImpact's conventions
-(`reference_mode_sum`: cosine phase, each mode cut at its -80 dB point). Distances are
+with `workbench.functional.modal.modal_ir` in two conventions. Distances are
 `workbench.losses.spectral_distance` (0 identical, 1 = white noise of the same RMS).
-`write_tdw` runs `mode_sum_distance` on every export when tdw is installed.
+
+* **PyImpact's** (`mode_sum_distance`): the same modes in cosine phase, each cut at its
+  -80 dB re 1 point (`reference_mode_sum`). Exact up to rounding: it checks every unit.
+* **The workbench's** (`workbench_distance`): what the user heard, every mode of the
+  preset below 22.05 kHz in sine phase, uncut, over the preset's duration
+  (`workbench_mode_sum`), against tdw's sum brought back to the preset's gains. What it
+  keeps of the difference is what TDW cannot play: the modes the export leaves out
+  (`left_out`) and the cosine phase (`phase_distance`); `why_not` says which, when over
+  `ROUND_TRIP_GATE`.
+
+`write_tdw` runs both on every export when tdw is installed (`export_check`).
 
 Example (PyImpact keeps a mode for T60 (80 + p) / 60; in cosine phase it starts at 10**(p/20)):
     >>> tdw_mode_lengths([-20.0, -80.0], [300.0, 300.0]).tolist()
@@ -33,8 +42,12 @@ from .common import as_preset, json_bytes
 from .tdw import DEFAULT_PEAK_DB, TdwBody, build_bodies
 from .tdw_compat import MIN_T60_S, N_MATERIAL_MODES, TDW_SAMPLE_RATE, import_py_impact, modes_class
 
-#: Largest `mode_sum_distance` at which an export counts as verified.
+#: Largest `mode_sum_distance` (and `workbench_distance`) at which an export counts as verified.
 ROUND_TRIP_GATE = 0.05
+WORKBENCH_CONVENTION = ("every preset mode below 22.05 kHz, sine phase, no cut, the preset's duration, "
+                        "at 44.1 kHz (our modal_ir) vs tdw Modes.sum_modes of object_modes.json at the preset's gains")
+PYIMPACT_CONVENTION = ("tdw Modes.sum_modes(fs=44100, resonance=1) of object_modes.json vs workbench modal_ir "
+                       "of the same modes (cosine phase, cut at -80 dB re 1)")
 
 
 def tdw_mode_sum(modes_json: dict[str, Any], *, resonance: float = 1.0) -> np.ndarray:
@@ -113,7 +126,8 @@ def _as_read(obj: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json_bytes(obj).decode("utf-8"))
 
 
-def mode_sum_distance(preset: Preset, body: TdwBody) -> tuple[float, np.ndarray, np.ndarray]:
+def mode_sum_distance(preset: Preset, body: TdwBody, *,
+                      tdw: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """The round-trip check of one exported body (object or tool).
 
     Returns:
@@ -126,8 +140,9 @@ def mode_sum_distance(preset: Preset, body: TdwBody) -> tuple[float, np.ndarray,
         WorkbenchError: tdw is not installed.
     """
     exported = _as_read(body.modes_json())
-    tdw = tdw_mode_sum(exported)
-    src = preset.object.modes if body.role == "object" else preset.tool.modes
+    if tdw is None:
+        tdw = tdw_mode_sum(exported)
+    src = _body_modes(preset, body.role)
     picked = [src[i] for i in body.modes.source_index]
     t60 = np.maximum([m.t60_s for m in picked], MIN_T60_S)
     ours = reference_mode_sum([m.freq_hz for m in picked], t60, [m.gain_db for m in picked],
@@ -135,6 +150,138 @@ def mode_sum_distance(preset: Preset, body: TdwBody) -> tuple[float, np.ndarray,
                               lengths=tdw_mode_lengths(exported["powers"], exported["decay_times"]))
     ours *= 10.0 ** (body.modes.offset_db / 20.0)    # our dB per unit impulse -> PyImpact's dB re 1
     return spectral_distance(tdw, ours), tdw, ours
+
+
+def _body_modes(preset: Preset, role: str):
+    return preset.object.modes if role == "object" else preset.tool.modes
+
+
+def workbench_mode_sum(preset: Preset, role: str = "object", *, phase: str = "sin") -> np.ndarray:
+    """The body's modes as the workbench plays them, at 44.1 kHz: (n,) float64.
+
+    Every mode below 22.05 kHz (those above cannot exist at 44.1 kHz), at the preset's
+    gains, in sine phase (``phase="cos"``: PyImpact's), uncut, over ``preset.duration_s``.
+    """
+    modes = [m for m in _body_modes(preset, role) if m.freq_hz < TDW_SAMPLE_RATE / 2]
+    return reference_mode_sum([m.freq_hz for m in modes], [m.t60_s for m in modes], [m.gain_db for m in modes],
+                              n_samples=max(1, int(round(preset.duration_s * TDW_SAMPLE_RATE))), phase=phase)
+
+
+def workbench_distance(preset: Preset, body: TdwBody, *, tdw: np.ndarray | None = None,
+                       ours: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+    """The exported body against what the workbench plays (see the module docstring).
+
+    Args:
+        tdw: tdw's ``sum_modes`` of ``body.modes_json()`` if already computed.
+        ours: `workbench_mode_sum` of the body if already computed.
+
+    Returns:
+        ``(distance, heard, ours)``: tdw's sum at the preset's gains over the preset's
+        duration (zero-padded), `workbench_mode_sum`, and their `spectral_distance`.
+    """
+    if tdw is None:
+        tdw = tdw_mode_sum(_as_read(body.modes_json()))
+    if ours is None:
+        ours = workbench_mode_sum(preset, body.role)
+    heard = np.zeros(ours.size)
+    k = min(ours.size, tdw.size)
+    heard[:k] = tdw[:k] * 10.0 ** (-body.modes.offset_db / 20.0)   # PyImpact's dB re 1 -> the preset's gains
+    return spectral_distance(heard, ours), heard, ours
+
+
+def phase_distance(preset: Preset, role: str = "object", *, ours: np.ndarray | None = None) -> float:
+    """What PyImpact's cosine phase alone changes: `workbench_mode_sum` in cosine vs sine phase."""
+    if ours is None:
+        ours = workbench_mode_sum(preset, role)
+    return spectral_distance(workbench_mode_sum(preset, role, phase="cos"), ours)
+
+
+def left_out(preset: Preset, body: TdwBody) -> tuple[dict[str, int], float]:
+    """The preset's modes that the export leaves out, by reason, and their share of its energy.
+
+    Energy is amplitude² x T60 (proportional to each damped mode's energy), so a share is
+    what the missing modes would have added to the sound.
+
+    Example:
+        >>> from workbench.presets import Preset
+        >>> from workbench.export.tdw import build_bodies
+        >>> p = Preset(name="x", object={"modes": [{"freq_hz": 500.0, "t60_s": 0.5, "gain_db": 0.0},
+        ...                                         {"freq_hz": 23000.0, "t60_s": 0.5, "gain_db": 0.0}]},
+        ...            impacts=[{"time_s": 0.05, "contact_s": 1e-4, "magnitude": 1.0}], sample_rate=48000, duration_s=0.5)
+        >>> left_out(p, build_bodies(p)[0][0])
+        ({'at or above 22050 Hz': 1}, 0.5)
+    """
+    modes = _body_modes(preset, body.role)
+    kept = set(int(i) for i in body.modes.source_index)
+    energy = np.array([10.0 ** (m.gain_db / 10.0) * m.t60_s for m in modes], dtype=np.float64)
+    counts: dict[str, int] = {}
+    for i, m in enumerate(modes):
+        if i not in kept:
+            why = (f"at or above {TDW_SAMPLE_RATE // 2} Hz" if m.freq_hz >= TDW_SAMPLE_RATE / 2
+                   else "too quiet or out of range")
+            counts[why] = counts.get(why, 0) + 1
+    missing = [i for i in range(len(modes)) if i not in kept]
+    total = float(energy.sum())
+    return counts, (float(energy[missing].sum()) / total if total > 0 else 0.0)
+
+
+def why_not(distance: float, counts: dict[str, int], share: float, phase: float) -> str:
+    """Why the workbench-convention distance stays over the gate ("" when it does not)."""
+    if distance <= ROUND_TRIP_GATE:
+        return ""
+    parts = [f"{n} mode(s) {why}" for why, n in counts.items()]
+    modes = (f"TDW cannot play {' and '.join(parts)}, {100 * share:.2g} % of the energy; " if parts
+             else "every mode is exported; ")
+    return (f"{modes}PyImpact's cosine phase alone makes {phase:.3f}; the rest is the -80 dB re 1 cut of the "
+            "tails")
+
+
+def workbench_check(preset: Preset, body: TdwBody, *, tdw: np.ndarray | None = None,
+                    phase: bool = False) -> dict[str, Any]:
+    """The workbench-convention figures of an exported body (see the module docstring).
+
+    Args:
+        tdw: tdw's ``sum_modes`` of ``body.modes_json()`` if already computed.
+        phase: Always compute ``distance_phase`` (otherwise only when over the gate).
+
+    Returns:
+        ``distance_workbench``, ``left_out`` (count by reason), ``left_out_energy`` (share),
+        ``distance_phase`` (or None) and ``why_not`` ("" within `ROUND_TRIP_GATE`).
+    """
+    ours = workbench_mode_sum(preset, body.role)
+    heard = workbench_distance(preset, body, tdw=tdw, ours=ours)[0]
+    counts, share = left_out(preset, body)
+    over = heard > ROUND_TRIP_GATE
+    ph = phase_distance(preset, body.role, ours=ours) if phase or over else None
+    return {"distance_workbench": heard, "left_out": counts, "left_out_energy": share, "distance_phase": ph,
+            "why_not": why_not(heard, counts, share, ph) if over else ""}
+
+
+def export_check(preset: Preset, body: TdwBody) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Both round trips of an exported body, as `write_tdw` records them.
+
+    Returns:
+        ``(record, readme_lines, warnings)``.
+    """
+    tdw = tdw_mode_sum(_as_read(body.modes_json()))
+    distance = mode_sum_distance(preset, body, tdw=tdw)[0]
+    wb = workbench_check(preset, body, tdw=tdw)
+    heard, reason = wb["distance_workbench"], wb["why_not"]
+    record = {"distance": distance, "distance_workbench": heard, "max_allowed": ROUND_TRIP_GATE,
+              "left_out_energy": wb["left_out_energy"], "compared": PYIMPACT_CONVENTION,
+              "compared_workbench": WORKBENCH_CONVENTION, "why_not_workbench": reason or None}
+    lines = [f"In PyImpact's conventions ({PYIMPACT_CONVENTION}): normalised spectral distance {distance:.2g} "
+             f"(<= {ROUND_TRIP_GATE:g} required).",
+             f"As the workbench plays it ({WORKBENCH_CONVENTION}): {heard:.3f}"
+             + (f" (over {ROUND_TRIP_GATE:g}: {reason})." if reason else f" (<= {ROUND_TRIP_GATE:g}).")
+             + f" Modes left out: {100 * wb['left_out_energy']:.2g} % of the energy."]
+    warnings_ = []
+    if distance > ROUND_TRIP_GATE:
+        warnings_.append(f"round trip: tdw's synthesiser differs from ours (distance {distance:.3f} > "
+                         f"{ROUND_TRIP_GATE:g})")
+    if reason:
+        warnings_.append(f"round trip: TDW plays the object {heard:.3f} away from what the workbench plays: {reason}")
+    return record, lines, warnings_
 
 
 def impact_distance(preset: Preset, body: TdwBody) -> float:
@@ -164,6 +311,10 @@ def round_trip(preset, *, peak_db: float = DEFAULT_PEAK_DB, impact: bool = True)
       ``object_modes.json`` (after JSON serialisation) vs `modal_ir` of the same preset modes
       in PyImpact's conventions (cosine phase, each mode cut at its -80 dB point), scaled by
       the export's dB offset. It checks every unit conversion (Hz, dB, s -> ms, T60).
+    * ``distance_workbench`` (`workbench_distance`): the same tdw sum vs every preset mode as the
+      workbench plays it (sine phase, uncut, the preset's duration); with ``distance_phase``
+      (`phase_distance`), ``left_out`` and ``left_out_energy`` (`left_out`), and ``why_not``
+      (`why_not`: empty when within the gate).
     * ``distance_material``: the 10-mode material table summed by tdw (without PyImpact's
       random jitter) vs *all* the preset's object modes rendered by us as they are (sine
       phase, no cut): what PyImpact's material path keeps of the fitted sound.
@@ -176,7 +327,9 @@ def round_trip(preset, *, peak_db: float = DEFAULT_PEAK_DB, impact: bool = True)
         impact: Also compute ``distance_impact`` (imports PyImpact, ~2 s the first time).
 
     Returns:
-        A dict with the preset name, mode counts, offset, mass and the distances.
+        A dict with the preset name, mode counts, offsets, mass and the distances; ``ok``
+        (PyImpact's conventions within the gate) and ``ok_workbench`` (within the gate, or
+        ``why_not`` says why it cannot be).
 
     Raises:
         WorkbenchError: tdw is not installed, or the preset cannot be exported.
@@ -185,21 +338,23 @@ def round_trip(preset, *, peak_db: float = DEFAULT_PEAK_DB, impact: bool = True)
     bodies, warnings_, _ = build_bodies(preset, peak_db=peak_db)
     body = bodies[0]
     distance, tdw, _ = mode_sum_distance(preset, body)
+    wb = workbench_check(preset, body, tdw=tdw, phase=True)
 
-    cf, op, rt, _ = body.modes.material_table()
+    cf, op, rt, n_pad = body.modes.material_table()
     table = tdw_mode_sum({"frequencies": cf, "powers": op, "decay_times": [1000.0 * v for v in rt]})
     audible = [m for m in preset.object.modes if m.freq_hz < TDW_SAMPLE_RATE / 2]
     ours_all = reference_mode_sum([m.freq_hz for m in audible], [m.t60_s for m in audible],
                                   [m.gain_db for m in audible], n_samples=table.size, phase="sin")
-    ours_all *= 10.0 ** (body.modes.offset_db / 20.0)
+    ours_all *= 10.0 ** (body.modes.material_offset_db / 20.0)
     result = {
         "preset": preset.name, "source": source, "n_modes_preset": len(preset.object.modes),
-        "n_modes_exported": body.modes.n_modes, "n_material_modes": min(N_MATERIAL_MODES, body.modes.n_modes),
-        "offset_db": body.modes.offset_db, "mass_kg": body.mass_kg, "n_samples": int(tdw.size),
-        "duration_s": tdw.size / TDW_SAMPLE_RATE, "distance": distance,
-        "distance_material": spectral_distance(table, ours_all), "warnings": warnings_,
+        "n_modes_exported": body.modes.n_modes, "n_material_modes": N_MATERIAL_MODES - n_pad,
+        "offset_db": body.modes.offset_db, "material_offset_db": body.modes.material_offset_db,
+        "mass_kg": body.mass_kg, "n_samples": int(tdw.size), "duration_s": tdw.size / TDW_SAMPLE_RATE,
+        "distance": distance, **wb, "distance_material": spectral_distance(table, ours_all), "warnings": warnings_,
     }
     if impact:
         result["distance_impact"] = impact_distance(preset, body)
     result["ok"] = bool(distance <= ROUND_TRIP_GATE)
+    result["ok_workbench"] = bool(wb["distance_workbench"] <= ROUND_TRIP_GATE or wb["why_not"])
     return result

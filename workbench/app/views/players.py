@@ -30,6 +30,7 @@ class PlayersPanel(View):
         self._shown: dict[str, np.ndarray | None] = {k: None for k in PLAYERS}
         self._pending = False
         ok, reason = playback_status()
+        self._device_name = reason if ok else ""
         self._which = pn.widgets.Select(options=list(PLAYERS), value="edited", width=110,
                                         disabled=not ok, margin=(5, 5))
         self._device = pn.widgets.Button(name="Play on this machine", disabled=not ok, margin=(5, 5),
@@ -74,9 +75,11 @@ class PlayersPanel(View):
             s.notify("warning", f"no {self._which.value} sound to play")
             return
         try:
-            play(arr, s.audio_rate)
+            play(arr, s.audio_rate)      # returns at once; the sound plays on
         except WorkbenchError as err:
             s.notify("error", str(err))
+        else:
+            s.notify("info", f"playing the {PLAYERS[self._which.value].lower()} sound on {self._device_name}")
 
     def __panel__(self):
         return self._layout
