@@ -265,3 +265,26 @@ def test_mode_table_edits_change_the_sound(page):
     on.locator("input[type=checkbox]").click()
     _wait_for_new_src(edited, off, "switching the mode back on")
     assert edited.get_attribute("src") == before, "switching the mode back on did not restore its sound"
+
+
+def test_the_page_asks_nothing_outside_this_machine(browser, server):
+    """Scripts, stylesheets, fonts and the websocket all come from the local server (no CDN)."""
+    urls = []
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    ctx.on("request", lambda r: urls.append(r.url))
+    page = ctx.new_page()
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.goto(server["url"])
+    expect(page.locator(".wb-recordings option").first).to_be_attached(timeout=TIMEOUT_MS)
+    for tab in ("Model", "Noise & reverb", "Presets", "Compare"):     # tabs render their parts on demand
+        page.locator(".bk-tab").filter(has_text=tab).click()
+        page.wait_for_timeout(300)
+    handle = page.locator(".wb-edit-pitch_semitones .noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    expect(page.locator(".wb-render-time")).to_contain_text("sound updated in", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    ctx.close()
+    origin = server["url"].rstrip("/")
+    outside = sorted({u for u in urls if not u.startswith((origin, "ws" + origin[4:], "data:", "blob:"))})
+    assert not outside, f"requests that left the machine: {outside}"

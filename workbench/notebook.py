@@ -16,9 +16,13 @@ Panel views over it. Nothing here duplicates the dashboard's logic.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
 
 from .app.plotdata import spectrogram_cached
 from .app.records import FitRecord
@@ -28,16 +32,60 @@ from .errors import WorkbenchError
 from .presets import Preset
 
 _EXTENSIONS = ("tabulator", "filedropper")
+#: Resolution of `Workbench.figure`'s PNG (the saved notebook carries it).
+FIGURE_DPI = 80
 
 
 def _panel():
+    """Panel, loaded for this notebook once: its JavaScript and CSS come from the Jupyter
+    server (no CDN, not embedded: `workbench.app.notebook_assets`). No toast notifications
+    (Panel's notification area does not load in JupyterLab): the workbench's status line
+    above the players shows every message instead."""
     import panel as pn
 
     if not getattr(_panel, "_loaded", False):
-        # inline: the notebook carries Bokeh/Panel's JavaScript (works offline; no CDN)
-        pn.extension(*_EXTENSIONS, notifications=True, inline=True)
+        from .app.notebook_assets import load
+
+        load(*_EXTENSIONS)
         _panel._loaded = True
     return pn
+
+
+class ShownFigure(Figure):
+    """A matplotlib `Figure` that a notebook displays as a PNG without pyplot's inline backend.
+
+    IPython shows a bare `Figure` (one not made by pyplot) as ``<Figure size ...>`` unless
+    ``%matplotlib inline`` has registered its PNG formatter; ``_repr_png_`` covers that case
+    (with the formatter registered, IPython uses the formatter: one image either way).
+    """
+
+    def _repr_png_(self) -> bytes:
+        from PIL import Image      # matplotlib's own dependency
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=FIGURE_DPI)
+        # a 256-colour palette: a spectrogram's PNG is a third of the size, and looks the same
+        out = io.BytesIO()
+        Image.open(io.BytesIO(buf.getvalue())).convert("RGB").quantize(256).save(out, format="PNG", optimize=True)
+        return out.getvalue()
+
+
+class _Flac:
+    """An audio player for a notebook: the sound as lossless FLAC (a third of a WAV's size)."""
+
+    def __init__(self, audio: np.ndarray, sample_rate: int):
+        import soundfile as sf
+
+        buf = io.BytesIO()
+        sf.write(buf, np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0), int(sample_rate),
+                 format="FLAC", subtype="PCM_16")
+        self.data, self.sample_rate = buf.getvalue(), int(sample_rate)
+
+    def _repr_html_(self) -> str:
+        import base64
+
+        src = base64.b64encode(self.data).decode("ascii")
+        return f'<audio controls="controls"><source src="data:audio/flac;base64,{src}" type="audio/flac"/></audio>'
 
 
 class Workbench:
@@ -63,20 +111,26 @@ class Workbench:
     def show(self):
         """The whole workbench (load, fit, players, sliders, plots, presets) as a Panel layout."""
         _panel()
+        from .app.notebook_assets import LocalResources
         from .app.views.workbench import Workbench as WorkbenchView
 
-        return WorkbenchView(state=self.state)
+        return LocalResources(WorkbenchView(state=self.state))
 
     def sliders(self):
         """Just the resynthesis sliders with the players and the mode plots."""
         pn = _panel()
+        from .app.notebook_assets import LocalResources
         from .app.views.edit import EditPanel
         from .app.views.model import ModelView
         from .app.views.players import PlayersPanel
 
-        return pn.Column(PlayersPanel(state=self.state),
-                         pn.Row(pn.Column(EditPanel(state=self.state), width=280), ModelView(state=self.state),
-                                sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        # wraps: the plots go under the sliders when the notebook is narrow
+        model = pn.Column(ModelView(state=self.state), sizing_mode="stretch_width", min_width=0,
+                          styles={"flex": "1 1 520px"})
+        return LocalResources(pn.Column(
+            PlayersPanel(state=self.state),
+            pn.FlexBox(pn.Column(EditPanel(state=self.state), width=280), model, flex_wrap="wrap",
+                       sizing_mode="stretch_width"), sizing_mode="stretch_width"))
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return self.show()._repr_mimebundle_(include, exclude)
@@ -128,17 +182,16 @@ class Workbench:
         self.state.undo()
 
     def listen(self, part: str = "edited"):
-        """An IPython audio player for ``original``, ``fit``, ``edited``, ``object`` or ``tool``."""
-        from IPython.display import Audio
-
+        """An audio player for ``original``, ``fit``, ``edited``, ``object`` or ``tool`` (FLAC, lossless)."""
         if part not in self.state.audio:
             raise WorkbenchError(f"no {part} sound yet (have: {', '.join(self.state.audio)})")
-        return Audio(data=self.state.wav(part), rate=self.state.audio_rate)
+        return _Flac(self.state.audio[part], self.state.audio_rate)
 
     def figure(self, *, figsize=(11, 3.8)):
-        """Target and resynthesis spectrograms side by side, same axes and colour scale."""
-        from matplotlib.figure import Figure
+        """Target and resynthesis spectrograms side by side, same axes and colour scale.
 
+        Returns a `ShownFigure`: a notebook cell ending with it shows the PNG.
+        """
         from .plots import plot_spectrogram
 
         tgt = self.state.target()
@@ -149,7 +202,7 @@ class Workbench:
             panels.append((f"resynthesis: {self.state.base_source}", self.state.audio["edited"], self.state.audio_rate))
         top = float(spectrogram_cached(*tgt)["image"].max())
         vmax = 10 * (int(top // 10) + 1)
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = ShownFigure(figsize=figsize, layout="constrained")
         axes = fig.subplots(1, len(panels), sharex=True, sharey=True, squeeze=False)[0]
         img = None
         for ax, (title, audio, sr) in zip(axes, panels):

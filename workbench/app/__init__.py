@@ -18,5 +18,6 @@ The model (``param``, no panel):
 * `fit_control` - `FitController`: starts, follows and cancels the session's fit.
 
 The UI (panel): `views` (one module per panel group) and `server` (``workbench serve``).
-`workbench.notebook.Workbench` shows the same views in JupyterLab.
+`workbench.notebook.Workbench` shows the same views in JupyterLab, with Panel's files
+from the Jupyter server (`notebook_assets`).
 """

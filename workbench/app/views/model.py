@@ -128,8 +128,11 @@ class ModelView(View):
 
     def __panel__(self):
         w = dict(sizing_mode="stretch_width")
+        # the table has a fixed width; where the plot would get under 240 px it goes under the plot
+        # (a Row told to wrap: in a FlexBox inside the dynamic tabs the plot collapses to 0 px)
+        modes = pn.Column(pn.pane.Bokeh(self._modes_fig, **w), min_width=240, styles={"flex": "1 1 240px"}, **w)
         return pn.Column(pn.pane.Bokeh(self._force_fig, **w),
-                         pn.Row(pn.pane.Bokeh(self._modes_fig, **w), self._table, **w), **w)  # table: fixed width
+                         pn.Row(modes, self._table, styles={"flex-wrap": "wrap"}, **w), **w)
 
 
 class BandsView(View):

@@ -56,7 +56,8 @@ class Workbench(View):
 
     def _on_message(self, event):
         level, text, _ = event.new
-        if not text:
+        if not text:                    # withdrawn (`AppState.clear_message`)
+            self._status.visible = False
             return
         icon = {"error": "Error", "warning": "Warning", "success": "Done"}.get(level, "Note")
         self._status.object = f"**{icon}:** {escape_markdown(text)}"   # text: plain, may quote data
@@ -72,4 +73,16 @@ class Workbench(View):
                                              sidebar_width=320, header_background=ACCENT)
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.sidebar, width=320), self.main, sizing_mode="stretch_width")
+        # The notebook: sidebar | sliders | tabs side by side when the output is wide; when it
+        # is not (JupyterLab with its file browser open at 1366 px gives it ~930 px) the main
+        # area wraps under the sidebar, whose load and fit parts then stand side by side.
+        part = dict(sizing_mode="stretch_width", min_width=300, styles={"flex": "1 1 320px"})
+        fit = pn.Column(pn.pane.Markdown("#### Fit", margin=(0, 10)), self.fit, **part)
+        sidebar = pn.FlexBox(pn.Column(self.load, **part), fit, flex_wrap="wrap", sizing_mode="stretch_width",
+                             min_width=320, styles={"flex": "1 1 320px"})
+        edit = pn.Column(self.edit, self.players.device_controls, width=270, min_width=270)
+        tabs = pn.Column(self.tabs, sizing_mode="stretch_width", min_width=0, styles={"flex": "1 1 480px"})
+        main = pn.Column(self._status, self.players,
+                         pn.FlexBox(edit, tabs, flex_wrap="wrap", sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width", min_width=0, styles={"flex": "12 1 800px"})
+        return pn.FlexBox(sidebar, main, flex_wrap="wrap", sizing_mode="stretch_width")
