@@ -5,6 +5,11 @@ as `workbench.fitting.Clip` objects named after the recordings, with tool/object
 keyed by those names; `poll` copies the job's snapshot into the `AppState` fit
 parameters (fit_status, fit_step, fit_losses, fit_message, preview) and, when the fit
 ends, stores a `FitRecord` in each fitted recording's `RecordingState`.
+
+A fit that ends shows as done with every step it ran done (``fit_step == fit_total``:
+a fit that converged after 94 of 300 steps reads 94/94, as `workbench fit`'s bar), and
+only while one of its recordings is on show: otherwise the parameters go back to the
+shown recording (idle) and the notification says the fit ended.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ class FitController:
         self._targets: list = []
         self._version = -1
         self._preview_t = 0.0
+        self.last_status = "idle"
 
     @property
     def running(self) -> bool:
@@ -83,6 +89,7 @@ class FitController:
         self._job = FitJob(clips, fit_fn=self.fit_fn, **options)
         self._items, self._targets = items, [c.audio for c in clips]    # the fitter may resample a clip
         self._version, self._preview_t = -1, 0.0
+        self.last_status = "queued"
         names = ", ".join(item.name for item in items)
         s.param.update(fit_status="queued", fit_step=0, fit_total=s.steps, fit_losses=[],
                        fit_message=f"fit of {names} queued")
@@ -112,15 +119,16 @@ class FitController:
         items = self._items
         names = ", ".join(item.name for item in items)
         if snap.status in ("queued", "running"):
-            s.param.update(fit_status=snap.status, fit_step=snap.step, fit_total=snap.total_steps or s.steps,
-                           fit_losses=snap.losses,
-                           fit_message=(f"step {snap.step}/{snap.total_steps} - loss {snap.losses[-1][1]:.4g}"
+            done = snap.step + 1 if snap.losses or snap.step else 0     # the fitter counts steps from 0
+            total = snap.total_steps or s.steps
+            s.param.update(fit_status=snap.status, fit_step=done, fit_total=total, fit_losses=snap.losses,
+                           fit_message=(f"fitting {names}: step {done}/{total} - loss {snap.losses[-1][1]:.4g}"
                                         if snap.losses else f"fit of {names} {snap.status}"))
             now = time.perf_counter()
             if (snap.preset is not None and items[0].name == s.current
                     and now - self._preview_t >= self.PREVIEW_INTERVAL_S):
                 self._preview_t = now
-                s.preview_step = snap.step
+                s.preview_step = done
                 s.preview = snap.preset          # plots follow; players wait for the result
             return True
         self._job = None
@@ -128,8 +136,9 @@ class FitController:
         if snap.result is None:                  # failed, or cancelled before it started
             msg = snap.error or "the fit was cancelled before it started"
             status = "failed" if snap.status == "failed" else "cancelled"
+            self.last_status = status
             s.param.update(fit_status=status, fit_losses=snap.losses, fit_message=msg)
-            s.notify("error" if status == "failed" else "warning", msg)
+            s.notify("error" if status == "failed" else "warning", msg, about=[item.name for item in items])
             return False
         for i, item in enumerate(items):
             try:
@@ -139,23 +148,32 @@ class FitController:
         first = items[0].record
         losses = list(enumerate(first.loss_history)) if first is not None else snap.losses
         cancelled = snap.status == "cancelled"
-        text = (f"fit {'cancelled, kept the best result' if cancelled else 'done'}: {names} - {len(losses)} steps"
+        ran = getattr(snap.result, "steps_run", None)
+        ran = ran if isinstance(ran, int) and ran > 0 else len(losses)
+        planned = max(s.fit_total, ran)
+        early = getattr(snap.result, "stopped", "") == "converged" and ran < planned
+        text = (f"fit {'cancelled, kept the best result' if cancelled else 'done'}: {names} - {ran} steps"
+                + (f" (converged before the {planned} allowed)" if early else "")
                 + (f", spectral distance {first.distance:.3f}" if first is not None and first.distance is not None
                    else "") + f" ({snap.elapsed_s:.1f} s)")
-        s.param.update(fit_status=snap.status, fit_losses=losses, fit_step=snap.step or len(losses),
-                       fit_message=text)
+        self.last_status = snap.status
         shown = s.recording_state
         if shown is not None and any(item is shown for item in items):
+            # done: every step it ran is done (the bar is full); cancelled: the steps run of those planned
+            s.param.update(fit_status=snap.status, fit_losses=losses, fit_step=ran,
+                           fit_total=planned if cancelled else ran, fit_message=text)
             s.show_record(shown.record)
-        s.notify("warning" if cancelled else "success", text)
+        else:           # another recording is on show: its own status, not this fit's
+            s.param.update(fit_status="idle", fit_step=0, fit_total=0, fit_losses=[], fit_message="")
+        s.notify("warning" if cancelled else "success", text, about=[item.name for item in items])
         return False
 
     def wait(self, timeout: float = 600.0, poll_s: float = 0.1) -> str:
-        """Block until the fit ends (cancelled after ``timeout`` s); the final ``fit_status``."""
+        """Block until the fit ends (cancelled after ``timeout`` s); its final status (done, cancelled, failed)."""
         deadline = time.monotonic() + timeout
         while self.poll():
             if time.monotonic() > deadline:
                 self.cancel()
                 deadline = time.monotonic() + 60
             time.sleep(poll_s)
-        return self.state.fit_status
+        return self.last_status

@@ -4,6 +4,8 @@
 * `spectrogram_image`, `spectrogram_cached` - a dBFS spectrogram pooled to a small image.
 * `force_profile` - the contact force of a preset (`workbench.rendering.force_profile`),
   max-pooled so that short pulses stay visible.
+* `strike_forces` - the force zoomed on each strike and its spectrum (what the contact
+  does to the sound), from the renderer's own `workbench.functional.contact.contact_force`.
 * `mode_rows` - one row per object and tool mode (tables, scatter plots).
 
 Example:
@@ -18,7 +20,9 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 
+from ..functional.contact import contact_force
 from ..presets import Preset
 from ..rendering import force_profile as rendered_force
 from .derived import DERIVED
@@ -73,6 +77,119 @@ def force_profile(preset: Preset, *, sample_rate: int | None = None, points: int
     step = max(1, int(math.ceil(len(f) / points)))
     m = len(f) // step
     return {"t": (np.arange(m) * step) / sr, "f": f[: m * step].reshape(m, step).max(axis=1)}
+
+
+#: Strikes `strike_forces` shows at most (the first ones in time; the caption says when there are more).
+MAX_STRIKES = 8
+#: Lowest frequency of the force spectra (Hz): below the corner of the longest contact (20 ms: ~23 Hz).
+SPECTRUM_MIN_HZ = 10.0
+_WINDOW_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+
+
+def strike_window_s(contacts_s) -> float:
+    """Time window (s) that shows every pulse of these contact times whole: the first of 0.5, 1, 2,
+    5, 10... ms at least 4 x the longest (a pulse spans 3 tau, `workbench.functional.contact`).
+
+    A step series rather than exactly 4 tau, so a pulse visibly widens as its contact time grows.
+
+    Example:
+        >>> strike_window_s([6.5e-5]), strike_window_s([2e-4, 1e-3]), strike_window_s([0.02])
+        (0.0005, 0.005, 0.1)
+    """
+    need_ms = 4e3 * float(np.max(contacts_s)) if len(contacts_s) else 0.0
+    return next((w for w in _WINDOW_STEPS_MS if w >= need_ms * (1 - 1e-9)), need_ms) / 1e3
+
+
+def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: float | None = None,
+                  max_strikes: int = MAX_STRIKES, points: int = 400, n_freqs: int = 256) -> dict[str, Any]:
+    """The contact force around each strike and the force's spectrum, for plots.
+
+    The force comes from `workbench.functional.contact.contact_force`, the function the
+    renderer uses: over ``points`` samples of a ``window_s`` window per strike (default
+    `strike_window_s`), centred on the pulse's peak (onset + tau / 2), with every impact that
+    reaches into the window (overlapping strikes add up as in the sound). The spectrum is
+    the strike's own pulse sampled at ``sample_rate`` like the render (same sample
+    positions), |F(f)| in dB re a unit impulse on ``n_freqs`` log-spaced frequencies from
+    `SPECTRUM_MIN_HZ` to Nyquist: it starts at 20 log10(magnitude) and falls past its
+    -3 dB corner (~0.46 / tau for this Gaussian pulse).
+
+    Args:
+        preset: The (edited) preset; its impacts are sorted by time, the first ``max_strikes`` shown.
+        sample_rate: Rate of the sound (default: the preset's), sets the spectrum's sampling and Nyquist.
+
+    Returns:
+        {strikes: columns with one row per strike shown - index, time_s, contact_ms, magnitude,
+        t_ms (ms from the onset) and force (impulse units / s) arrays, freq_hz and db arrays,
+        corner_hz (-3 dB; NaN above Nyquist), corner_db -, total (impacts in the preset),
+        window_ms, sample_rate, caption (what is shown, e.g. "first 8 of 12 strikes")}.
+
+    Example:
+        >>> p = Preset(name="tap", sample_rate=44100, duration_s=1,
+        ...            object={"modes": [{"freq_hz": 440, "t60_s": 1, "gain_db": 0}]},
+        ...            impacts=[{"time_s": 0.1, "contact_s": 1e-3, "magnitude": 2}])
+        >>> out = strike_forces(p)
+        >>> out["caption"], out["window_ms"], round(float(np.sum(out["strikes"]["force"][0])) * 5e-3 / 400, 3)
+        ('1 strike', 5.0, 2.0)
+        >>> round(out["strikes"]["corner_hz"][0] / 459, 1)
+        1.0
+    """
+    sr = int(sample_rate or preset.sample_rate)
+    imps = sorted(preset.impacts, key=lambda i: i.time_s)
+    every = np.array([(i.time_s, i.contact_s, i.magnitude) for i in imps], np.float64).reshape(-1, 3)
+    shown = every[:max(0, int(max_strikes))]
+    total, n = len(every), len(shown)
+    cols = ("index", "time_s", "contact_ms", "magnitude", "t_ms", "force", "freq_hz", "db", "corner_hz",
+            "corner_db")
+    window = float(window_s) if window_s else strike_window_s(shown[:, 1])
+    caption = (f"{n} strike" + ("s" if n != 1 else "")) if n == total else f"first {n} of {total} strikes"
+    out: dict[str, Any] = {"strikes": {c: [] for c in cols}, "total": total, "window_ms": window * 1e3,
+                           "sample_rate": sr, "caption": caption}
+    if n == 0:
+        return out
+    times, taus, mags = shown.T
+    st = out["strikes"]
+    st.update(index=list(range(n)), time_s=list(times), contact_ms=list(taus * 1e3), magnitude=list(mags))
+
+    # the force around each strike: a fine-rate buffer of `points` samples, all impacts that reach into it
+    rate = points / window
+    starts = times + taus / 2 - window / 2
+    reach = np.abs(every[None, :, 0] - (starts + window / 2)[:, None]) < window / 2 + 2 * every[None, :, 1]
+    width = max(1, int(reach.sum(axis=1).max()))
+    near_t, near_tau, near_m = np.zeros((n, width)), np.tile(taus[:, None], (1, width)), np.zeros((n, width))
+    for k in range(n):
+        j = np.flatnonzero(reach[k])
+        near_t[k, :len(j)], near_tau[k, :len(j)], near_m[k, :len(j)] = every[j, 0] - starts[k], every[j, 1], every[j, 2]
+    with torch.no_grad():
+        force = contact_force(torch.from_numpy(near_t), torch.from_numpy(near_tau), torch.from_numpy(near_m),
+                              n_samples=points, sample_rate=rate).numpy()
+    grid = np.arange(points) / rate
+    st["t_ms"] = [(grid + starts[k] - times[k]) * 1e3 for k in range(n)]
+    st["force"] = list(force)
+
+    # the spectrum of each strike's own pulse, sampled where the render samples it
+    first = np.floor((times - taus) * sr) - 2                        # a sample before the pulse's support
+    length = int(np.ceil(3 * taus.max() * sr)) + 8
+    n_fft = 1 << int(np.ceil(np.log2(max(length, sr / 4))))      # bins <= 4 Hz apart
+    with torch.no_grad():
+        pulse = contact_force(torch.from_numpy(times - first / sr)[:, None], torch.from_numpy(taus)[:, None],
+                              torch.from_numpy(mags)[:, None], n_samples=length, sample_rate=sr)
+        mag = torch.fft.rfft(pulse / sr, n_fft).abs().numpy()      # |F(f)|: F(0) = the impulse
+    bins = np.arange(mag.shape[1]) * sr / n_fft
+    freqs = np.geomspace(SPECTRUM_MIN_HZ, sr / 2, n_freqs)
+    tiny = 1e-12
+    st["freq_hz"] = [freqs] * n
+    st["db"] = [20 * np.log10(np.maximum(np.interp(freqs, bins, m), tiny)) for m in mag]
+    for m, dc in zip(mag, mags):
+        below = np.flatnonzero(m <= dc / math.sqrt(2))
+        if dc <= 0 or not below.size:
+            st["corner_hz"].append(float("nan"))
+        else:
+            b = int(below[0])
+            a = max(b - 1, 0)
+            frac = 0.0 if b == a else (m[a] - dc / math.sqrt(2)) / (m[a] - m[b])
+            st["corner_hz"].append(float(bins[a] + frac * (bins[b] - bins[a])))
+        st["corner_db"].append(20 * math.log10(max(dc, tiny)) - 20 * math.log10(math.sqrt(2)))
+    return out
 
 
 def mode_rows(preset: Preset | None) -> list[dict[str, Any]]:

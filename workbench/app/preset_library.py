@@ -37,6 +37,23 @@ def file_stem(name: str) -> str:
     return slugify(name, lowercase=False, keep="._-", max_length=80)
 
 
+def download_names(preset_name: str, recording: str = "") -> dict[str, str]:
+    """File names of a preset's downloads: ``json``, ``wav`` (its edited sound), ``tdw``, ``habitat``.
+
+    The WAV is ``<stem>_edited.wav`` and never ``recording``'s file name (case aside), so a
+    download cannot overwrite the source recording in the same folder.
+
+    Example:
+        >>> download_names("steel bowl")["wav"], download_names("x", "X_edited.wav")["wav"]
+        ('steel_bowl_edited.wav', 'x_edited-2.wav')
+    """
+    stem = file_stem(preset_name) or "preset"
+    wav = f"{stem}_edited.wav"
+    if wav.lower() == Path(recording).name.lower():
+        wav = f"{stem}_edited-2.wav"
+    return {"json": f"{stem}.json", "wav": wav, "tdw": f"{stem}_tdw.zip", "habitat": f"{stem}_habitat.zip"}
+
+
 class PresetLibrary:
     """The presets folder: ``*.json`` files (also in sub-folders), named by relative path."""
 

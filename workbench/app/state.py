@@ -10,7 +10,10 @@ to that recording's `RecordingState`, and `AppState.select` loads another's.
 
 Slider edits go through `workbench.app.edit_controls.EditControls` and
 `workbench.edits.apply_edits`; the sounds come from one `workbench.rendering.PartCache`
-per session, so an edit re-renders only the parts it touches.
+per session, so an edit re-renders only the parts it touches. Undo keeps one
+`workbench.app.history.EditHistory` per preset being edited (a new preset, recording
+or fit starts a fresh one). The preset library, A/B comparison, downloads and exports
+are `workbench.app.preset_actions.PresetActions`, mixed into `AppState`.
 
 Threads: fits run on shared workers (`workbench.app.jobs`), which never touch this
 object; `workbench.app.fit_control.FitController` copies their progress into the
@@ -21,11 +24,11 @@ a loop in `wait_fit`).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import param
@@ -34,19 +37,20 @@ from ..edits import Edits, apply_edits
 from ..errors import WorkbenchError
 from ..fitting.settings import N_MODES, SENSITIVITY, STEPS
 from ..presets import Preset
-from ..rendering import PartCache, render_size
+from ..rendering import PartCache
 from .demo import demo
 from .edit_controls import EditControls, integer_param, number_param
 from .fit_control import FIT_STATES, FitController
+from .history import EditHistory
 from .jobs import fitter_status
-from .playback import wav_bytes
-from .preset_library import PresetLibrary, default_presets_dir, export_zip
+from .preset_actions import PresetActions
+from .preset_library import default_presets_dir
 from .recordings import (DEFAULT_MAX_UPLOAD_BYTES, Recording, RecordingState, decode_recording,
                          check_session_room, default_labels, detector_status, forget, read_recording)
-from .records import FitRecord, distance
+from .records import FitRecord
 
 
-class AppState(param.Parameterized):
+class AppState(PresetActions, param.Parameterized):
     """Everything one workbench session shows; views bind to these parameters.
 
     Args:
@@ -77,8 +81,9 @@ class AppState(param.Parameterized):
     fit_status = param.Selector(default="idle", objects=list(FIT_STATES), doc="State of the last fit.")
     fit_step = param.Integer(default=0, bounds=(0, None))
     fit_total = param.Integer(default=0, bounds=(0, None))
-    fit_losses = param.List(default=[], doc="(step, loss) of the running or last fit.")
-    fit_message = param.String(default="", doc="One line about the last fit.")
+    fit_losses = param.List(default=[], doc="(step, loss) of the running fit, or of the last fit of the "
+                                            "recording on show (reset when another is shown).")
+    fit_message = param.String(default="", doc="One line about the running fit or the shown recording's last fit.")
     preview = param.ClassSelector(class_=Preset, default=None, allow_None=True,
                                   doc="Current estimate of a running fit of the shown recording (else None).")
     preview_step = param.Integer(default=0, bounds=(0, None), doc="Fit step of `preview`.")
@@ -100,8 +105,11 @@ class AppState(param.Parameterized):
     # presets
     presets_dir = param.String(default="", doc="The preset library folder.")
     library = param.List(default=[], item_type=str, doc="Names of the presets in the library.")
-    ab_a = param.String(default="edited", doc="Preset A of the comparison ('edited', 'fit' or a library name).")
+    ab_a = param.String(default="edited", doc="Preset A of the comparison: 'edited', 'base' (before edits), "
+                                              "'fit' (the shown recording's) or 'library:NAME' (`preset_actions`).")
     ab_b = param.String(default="fit", doc="Preset B of the comparison.")
+    saved_name = param.String(default="", doc="Name the edited preset was last saved under ('' : not saved); "
+                                              "its downloads and exports carry it.")
 
     message = param.Tuple(default=("info", "", 0), length=3,
                           doc="Latest notification: (level, text, serial); views show it.")
@@ -114,10 +122,10 @@ class AppState(param.Parameterized):
         self.max_upload_bytes = int(max_upload_bytes)
         self.renderer = PartCache()
         self.fits = FitController(self, fit_fn)
-        self._history: list[Edits] = []
-        self._last_edits = self.controls.edits
-        self._restoring = False
+        self.history = EditHistory(self.controls.edits)
+        self._saved: dict[str, Any] = {}
         self._serial = 0
+        self._message_about: tuple[str, ...] = ()
         self.controls.param.watch(self._on_edit, list(EditControls.FIELDS))
         self.refresh_library()
 
@@ -141,12 +149,20 @@ class AppState(param.Parameterized):
             self.param.update(recordings=[], current="", selection=[], impacts=[], record=None, base=None,
                               preset=None, preview=None, audio={})
         self.renderer.clear()
-        self._history.clear()
+        self.history.restart(self.controls.edits)
 
-    def notify(self, level: str, text: str) -> None:
-        """Post a notification (level: info, success, warning, error); ``text`` is plain text, the views escape it."""
+    def notify(self, level: str, text: str, *, about: Sequence[str] = ()) -> None:
+        """Post a notification (level: info, success, warning, error); ``text`` is plain text, the views escape it.
+
+        ``about``: the recordings it concerns (a fit's result); showing another recording clears it.
+        """
         self._serial += 1
+        self._message_about = tuple(about)
         self.message = (level, text, self._serial)
+
+    def clear_message(self) -> None:
+        """Withdraw the latest notification (the views hide it)."""
+        self.notify("info", "")
 
     # -- recordings ---------------------------------------------------------------------
     def state_of(self, name: str) -> RecordingState | None:
@@ -206,7 +222,10 @@ class AppState(param.Parameterized):
         except WorkbenchError as err:
             self.notify("error", str(err))
             return None
-        return self.add_recording(rec)
+        rec = self.add_recording(rec)
+        if rec is not None:         # replaces an earlier upload's error
+            self.notify("success", f"loaded {rec.name} ({rec.duration_s:.1f} s, {len(self.impacts)} impact(s))")
+        return rec
 
     def add_files(self, paths: Sequence[str | os.PathLike]) -> list[Recording]:
         """Read and add audio files; bad files post errors and are skipped."""
@@ -238,10 +257,17 @@ class AppState(param.Parameterized):
             self.select(self.recordings[0].name if self.recordings else "")
 
     def select(self, name: str) -> None:
-        """Show recording ``name`` (its channel, impacts, labels, fit and sounds)."""
+        """Show recording ``name`` (its channel, impacts, labels, fit and sounds).
+
+        Another recording brings its own fit status and loss (unless a fit is running), drops
+        a notification about other recordings' fits and starts a fresh undo history.
+        """
         item = self.state_of(name)
+        other = name != self.current
         with param.parameterized.batch_call_watchers(self):
             self.current = name
+            if other and not self.fitting:
+                self.param.update(fit_status="idle", fit_step=0, fit_total=0, fit_losses=[], fit_message="")
             if item is not None:
                 self.param.update(channel=item.channel, sensitivity=item.sensitivity, impacts=list(item.impacts),
                                   tool_label=item.tool, object_label=item.object)
@@ -249,7 +275,11 @@ class AppState(param.Parameterized):
                 self.impacts = []
             if name and name not in self.selection:
                 self.selection = [name]
+        if other and self._message_about and name not in self._message_about:
+            self.clear_message()
         self.show_record(None if item is None else item.record)
+        if other:
+            self._fresh_history()
 
     def show_record(self, record: FitRecord | None) -> None:
         """Show ``record`` as the fit of the current recording (None: unfitted)."""
@@ -298,23 +328,25 @@ class AppState(param.Parameterized):
 
     # -- edits and sound ----------------------------------------------------------------
     def _set_base(self, preset: Preset | None, source: str) -> None:
-        if self.controls.modes and preset is not self.base:   # mode edits belong to one preset
-            self._restoring = True
-            try:
+        new = preset is not self.base
+        if new and self.controls.modes:            # mode edits belong to one preset
+            with self.history.quiet():
                 self.controls.modes = ()
-            finally:
-                self._restoring = False
-            self._last_edits = self.controls.edits
         self.base_source = source
         self.base = preset
+        if new:                                    # a new preset: its own history and name
+            self._saved = {}
+            self.saved_name = ""
+            self._fresh_history()
         self._refresh_audio()
 
+    def _fresh_history(self) -> None:
+        self.history.restart(self.controls.edits)
+        self.can_undo = False
+
     def _on_edit(self, *events) -> None:
-        if not self._restoring:
-            self._history.append(self._last_edits)
-            del self._history[:-200]
-        self._last_edits = self.controls.edits
-        self.can_undo = bool(self._history)
+        self.history.changed(self.controls.edits)
+        self.can_undo = bool(self.history)
         self._refresh_audio(edits_only=True)
 
     def _render_duration(self) -> float | None:
@@ -381,15 +413,12 @@ class AppState(param.Parameterized):
 
     def undo(self) -> None:
         """Undo the last edit (slider move or mode-table change)."""
-        if not self._history:
+        prev = self.history.pop()
+        if prev is None:
             return
-        prev = self._history.pop()
-        self._restoring = True
-        try:
+        with self.history.quiet():
             self.controls.set_edits(prev)
-        finally:
-            self._restoring = False
-        self.can_undo = bool(self._history)
+        self.can_undo = bool(self.history)
 
     def reset_edits(self) -> None:
         """Back to the unedited preset (undoable)."""
@@ -413,87 +442,10 @@ class AppState(param.Parameterized):
         return self.fits.poll()
 
     def wait_fit(self, timeout: float = 600.0, poll_s: float = 0.1) -> str:
-        """Block until the fit ends (notebooks, tests); returns the final `fit_status`."""
+        """Block until the fit ends (notebooks, tests); returns how it ended: done, cancelled or failed."""
         return self.fits.wait(timeout, poll_s)
 
-    # -- presets ------------------------------------------------------------------------
-    @property
-    def presets(self) -> PresetLibrary:
-        return PresetLibrary(self.presets_dir)
-
+    # -- presets (the rest: `PresetActions`) ----------------------------------------------
     @param.depends("presets_dir", watch=True)
     def refresh_library(self) -> None:
         self.library = self.presets.names()
-
-    def save_preset(self, name: str, *, tags: str | Sequence[str] = (), material: str = "") -> Path | None:
-        """Save the edited preset to the library; returns the path (None on error)."""
-        if self.preset is None:
-            self.notify("error", "nothing to save yet: fit a recording or load a preset")
-            return None
-        if isinstance(tags, str):
-            tags = tags.split(",")
-        try:
-            path = self.presets.save(self.preset, name, tags=tags, material=material)
-        except (WorkbenchError, OSError) as err:
-            self.notify("error", f"saving failed: {err}")
-            return None
-        self.refresh_library()
-        self.notify("success", f"saved preset {name!r} to {path}")
-        return path
-
-    def load_library_preset(self, name: str) -> Preset | None:
-        """Make a library preset the one being edited."""
-        try:
-            preset = self.presets.load(name)
-            render_size([preset])     # over the render budget: refused before any work
-        except WorkbenchError as err:
-            self.notify("error", str(err))
-            return None
-        self.record = None
-        self._set_base(preset, f"library: {name}")
-        self.notify("info", f"loaded preset {name!r}")
-        return preset
-
-    def resolve_preset(self, which: str) -> Preset | None:
-        """'edited', 'fit' or a library name -> the preset (None if there is none)."""
-        if which == "edited":
-            return self.preset
-        if which == "fit":
-            return self.base
-        try:
-            return self.presets.load(which)
-        except WorkbenchError as err:
-            self.notify("error", str(err))
-            return None
-
-    def compare(self) -> dict[str, Any]:
-        """A/B: {a, b: (preset, (n_samples,) sound) or None, distance: spectral distance or None}."""
-        out: dict[str, Any] = {}
-        for slot, which in (("a", self.ab_a), ("b", self.ab_b)):
-            p = self.resolve_preset(which)
-            try:
-                out[slot] = None if p is None else (p, self.renderer.render(p, ("all",))["all"])
-            except WorkbenchError as err:     # over the render budget
-                self.notify("error", str(err))
-                out[slot] = None
-        if out["a"] and out["b"]:
-            try:
-                out["distance"] = distance(out["a"][1], out["b"][1])
-            except WorkbenchError:
-                out["distance"] = None
-        return out
-
-    def preset_json(self) -> bytes:
-        if self.preset is None:
-            raise WorkbenchError("no preset yet: fit a recording or load a preset")
-        return (json.dumps(self.preset.to_dict(), indent=2) + "\n").encode("utf-8")
-
-    def wav(self, part: str = "edited") -> bytes:
-        if part not in self.audio:
-            raise WorkbenchError(f"no {part} sound yet")
-        return wav_bytes(self.audio[part], self.audio_rate)
-
-    def export(self, to: str) -> bytes:
-        if self.preset is None:
-            raise WorkbenchError("no preset to export yet")
-        return export_zip(self.preset, to)

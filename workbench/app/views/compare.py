@@ -15,7 +15,7 @@ from .base import View, later, new_figure
 
 
 class WaveformView(View):
-    """The recording's waveform with the detected impacts marked."""
+    """The recording's waveform with the detected impacts marked; the title says at which sensitivity."""
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -29,7 +29,8 @@ class WaveformView(View):
         f.legend.location = "top_right"
         f.legend.label_text_font_size = "9pt"
         self._fig = f
-        self.state.param.watch(self._update, ["current", "channel", "impacts", "recordings"])
+        # sensitivity too: a new sensitivity that finds the same impacts changes only the title
+        self.state.param.watch(self._update, ["current", "channel", "impacts", "sensitivity", "recordings"])
         self._update()
 
     def _update(self, *events):
@@ -44,7 +45,7 @@ class WaveformView(View):
             x = rec.mono(s.channel)
         except WorkbenchError:
             return
-        if not events or any(e.name != "impacts" for e in events):
+        if not events or any(e.name in ("current", "channel", "recordings") for e in events):
             self._env.data = envelope(x, rec.sample_rate)
         peak = float(np.max(np.abs(x))) or 1.0
         imps = list(s.impacts)
@@ -145,10 +146,11 @@ class SpectrogramView(View):
         if not self.fill_height:
             return pn.Row(pn.Column(pn.pane.Bokeh(self._target, **w), css_classes=["wb-spec-target"], **w),
                           pn.Column(pn.pane.Bokeh(self._resyn, **w), css_classes=["wb-spec-resyn"], **w), **w)
-        # In the page: taller on taller screens (300 px at 768 px, ~55 % of a 1440 px window).
+        # In the page: taller on taller screens (300 px at 768 px, ~45 % of a 1440 px window), leaving
+        # room for the force plots below them.
         for f in (self._target, self._resyn):
             f.sizing_mode = "stretch_both"
-        box = dict(sizing_mode="stretch_both", min_height=self.height, styles={"height": "calc(100vh - 470px)"})
+        box = dict(sizing_mode="stretch_both", min_height=self.height, styles={"height": "calc(100vh - 680px)"})
         both = dict(sizing_mode="stretch_both")
         return pn.Row(pn.Column(pn.pane.Bokeh(self._target, **both), css_classes=["wb-spec-target"], **box),
                       pn.Column(pn.pane.Bokeh(self._resyn, **both), css_classes=["wb-spec-resyn"], **box), **w)

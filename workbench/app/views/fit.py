@@ -1,4 +1,8 @@
-"""Fitting: fit settings, Fit/Cancel, the progress bar and the growing loss curve."""
+"""Fitting: fit settings, Fit/Cancel, the progress bar and the growing loss curve.
+
+While a fit runs they show it; otherwise they show the recording on show: its fit's
+source and distance (or "not fitted yet") and its fit's loss curve (empty when unfitted).
+"""
 
 from __future__ import annotations
 
@@ -43,14 +47,12 @@ class FitPanel(View):
         self._loss_fig = f
         self.loss_pane = pn.Column(pn.pane.Bokeh(f, **w), css_classes=["wb-loss"], **w)
         self._cb = None
-        self._fitter_ok, reason = fitter_status()
+        self._fitter_ok, self._reason = fitter_status()
         if not self._fitter_ok:
-            self._fit.description = escape_markdown(reason)   # Panel renders descriptions as Markdown
+            self._fit.description = escape_markdown(self._reason)   # Panel renders descriptions as Markdown
         s.param.watch(self._on_progress, ["fit_status", "fit_step", "fit_total", "fit_losses", "fit_message",
-                                          "current"])
+                                          "current", "record"])
         self._on_progress()
-        if not self._fitter_ok:
-            self._status.object = f"Fitting unavailable: {escape_markdown(reason)}"
         self._layout = pn.Column(
             pn.Row(self._modes, self._steps, **w), self._joint, pn.Row(self._tool, self._object, **w),
             pn.Row(self._fit, self._cancel, **w), self._progress, self._status, self.loss_pane, **w)
@@ -79,21 +81,32 @@ class FitPanel(View):
         self._progress.value = int(round(100 * min(s.fit_step, total) / total)) if s.fit_status != "idle" else 0
         self._progress.active = s.fit_status == "queued"
         rec = s.record
-        extra = ""
-        if rec is not None and s.fit_status == "idle":
-            extra = rec.source + (f": spectral distance {rec.distance:.3f}" if rec.distance is not None else "")
-        self._status.object = escape_markdown(s.fit_message or extra)   # may quote a name or an error
-        if events and not any(e.name in ("fit_losses", "current") for e in events):
+        self._status.object = escape_markdown(self._status_text())   # may quote a name or an error
+        if events and not any(e.name in ("fit_losses", "current", "record") for e in events):
             return
         losses = s.fit_losses or ([(i, v) for i, v in enumerate(rec.loss_history)] if rec is not None else [])
         self._loss_fig.title.text = "Loss" if losses or rec is None else "Loss: not stored with this fit"
         data = self._loss_src.data
         n = len(data["step"])
-        if 0 < n < len(losses) and data["step"][n - 1] == losses[n - 1][0]:
-            new = losses[n:]
+        other = not events or any(e.name in ("current", "record") for e in events)   # another curve
+        if not other and 0 < n < len(losses) and (data["step"][n - 1], data["loss"][n - 1]) == losses[n - 1]:
+            new = losses[n:]                     # the running fit's curve grows
             self._loss_src.stream({"step": [a for a, _ in new], "loss": [b for _, b in new]})
-        elif len(losses) != n or (n and data["loss"][-1] != losses[-1][1]):
+        elif other or len(losses) != n or (n and data["loss"][-1] != losses[-1][1]):
             self._loss_src.data = {"step": [a for a, _ in losses], "loss": [b for _, b in losses]}
+
+    def _status_text(self) -> str:
+        s, rec = self.state, self.state.record
+        if s.fit_message:
+            return s.fit_message
+        if not self._fitter_ok:
+            return f"Fitting unavailable: {self._reason}"
+        if rec is not None:
+            return (rec.source + (" (cancelled: best so far)" if rec.cancelled else "")
+                    + (f": spectral distance {rec.distance:.3f}" if rec.distance is not None else ""))
+        if s.recording is not None and not s.base_source.startswith("library"):
+            return f"{s.current}: not fitted yet"
+        return ""
 
     def __panel__(self):
         return self._layout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from functools import partial
 
 import panel as pn
@@ -14,6 +16,31 @@ from .base import View
 #: Bytes per chunk the browser sends an upload in (one websocket message each).
 CHUNK_BYTES = 2 * 2**20
 
+_DROPPERS = itertools.count(1)
+
+#: Browser side of `UploadDropper.drop_chip`: ``cb_obj.value`` is ``[serial, file name, the
+#: dropper's own CSS class]`` (a class, not a reference: a callback's arguments would keep
+#: the dropper, and with it the session, alive). FilePond calls a file "Upload complete"
+#: (green) once its last chunk is sent, whatever the server made of it, and has no public
+#: way to turn that red: the refused file's chip is removed instead (without a revert, so
+#: no delete event comes back), once its chunks are all sent.
+_DROP_CHIP_JS = """
+const [, name, cls] = JSON.parse(cb_obj.value || "[0, \\"\\", \\"\\"]")
+const view = name ? Bokeh.index.query_one((v) => (v.model.css_classes || []).includes(cls)) : null
+const pond = view == null ? null : view._file_pond
+if (pond == null) return
+let tries = 0
+const drop = () => {
+  const items = pond.getFiles().filter((f) => (f.relativePath || f.filename) === name || f.filename === name)
+  if (items.some((f) => f.status === 3 || f.status === 9) && tries++ < 6000) {   // still sending
+    setTimeout(drop, 100)
+    return
+  }
+  for (const f of items) pond.removeFile(f.id)
+}
+drop()
+"""
+
 
 class UploadDropper(pn.widgets.FileDropper):
     """`FileDropper` whose uploads are checked on every chunk (`workbench.app.uploads.UploadLedger`).
@@ -25,6 +52,10 @@ class UploadDropper(pn.widgets.FileDropper):
     between events. Both happen on the next tick of the session's loop, with the document
     lock held (`pn.state.execute`): the plots a new recording updates must not change
     outside it, and the websocket message that brought the last chunk is answered first.
+
+    A refused file (here, or by the load panel once decoded: `drop_chip`) leaves the drop
+    zone: the browser's green "Upload complete" chip would contradict the error. The
+    hidden ``chips`` widget carries the name to the browser; put it in the layout.
     """
 
     max_bytes = param.Integer(default=DEFAULT_MAX_UPLOAD_BYTES, bounds=(1, None))
@@ -34,8 +65,13 @@ class UploadDropper(pn.widgets.FileDropper):
 
     def __init__(self, **params):
         params.setdefault("chunk_size", CHUNK_BYTES)
+        self._own_class = f"wb-dropper-{next(_DROPPERS)}"
+        params["css_classes"] = [*params.get("css_classes", []), self._own_class]
         super().__init__(**params)
         self._ledger_for()
+        self._dropped = 0
+        self.chips = pn.widgets.TextInput(value="", visible=False, css_classes=["wb-drop-refused"], margin=0)
+        self.chips.jscallback(value=_DROP_CHIP_JS)
 
     @param.depends("max_bytes", "chunk_size", watch=True)
     def _ledger_for(self):
@@ -73,6 +109,12 @@ class UploadDropper(pn.widgets.FileDropper):
         with param.parameterized.discard_events(self):
             self.rejected = (name, reason)
         self.param.trigger("rejected")
+        self.drop_chip(name)
+
+    def drop_chip(self, name: str) -> None:
+        """Take the file ``name`` out of the drop zone in the browser (it was refused)."""
+        self._dropped += 1
+        self.chips.value = json.dumps([self._dropped, name, self._own_class])
 
 
 class LoadPanel(View):
@@ -102,13 +144,14 @@ class LoadPanel(View):
                                                        sizing_mode="stretch_width")
         s.param.watch(self._sync, ["recordings", "current", "selection", "channel"])
         self._sync()
-        self._layout = pn.Column(self._hint, self._dropper, self._list,
+        self._layout = pn.Column(self._hint, self._dropper, self._dropper.chips, self._list,
                                  pn.Row(self._channel, self._remove, sizing_mode="stretch_width"),
                                  self._sens, sizing_mode="stretch_width")
 
     def _on_files(self, event):
         for name, payload in list(event.new.items()):
-            self.state.add_upload(name, payload)
+            if self.state.add_upload(name, payload) is None:     # refused: the error says why
+                self._dropper.drop_chip(name)
 
     def _on_rejected(self, event):
         name, reason = event.new

@@ -1,4 +1,4 @@
-"""The Model and Noise & reverb tabs: contact force, modes (plot and editable table), bands."""
+"""The Model and Noise & reverb tabs: contact force per strike, modes (plot and editable table), bands."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import panel as pn
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearAxis, Range1d
 
 from ...specs import FREQ_HZ, GAIN_DB, T60_S
-from ..plotdata import force_profile, mode_rows
+from ..plotdata import mode_rows
 from .base import ACCENT, TOOL_COLOUR, View, later, new_figure
+from .force import ForceView
 
 
 def _mode_data(rows):
@@ -22,23 +23,15 @@ def _mode_data(rows):
 
 
 class ModelView(View):
-    """Force profile with the impacts, modes (frequency vs T60, size = gain), editable mode table."""
+    """Force around each strike and its spectrum (`ForceView`), modes (frequency vs T60, size = gain),
+    editable mode table."""
 
     COLUMNS = ["body", "mode", "freq_hz", "t60_s", "gain_db", "on"]
 
     def __init__(self, **params):
         super().__init__(**params)
         s = self.state
-        self._force = ColumnDataSource({"t": [], "f": []})
-        self._imps = ColumnDataSource({"t": [], "f": [], "contact_ms": [], "magnitude": []})
-        f = new_figure("Contact force (edited preset)", "time (s)", "force (impulse units / s)", 170)
-        f.line("t", "f", source=self._force, color=ACCENT, line_width=1.5)
-        r = f.scatter("t", "f", source=self._imps, marker="inverted_triangle", size=9, color="#D62728",
-                      legend_label="impacts")
-        f.add_tools(HoverTool(renderers=[r], tooltips=[("onset", "@t{0.0000} s"), ("contact", "@contact_ms{0.000} ms"),
-                                                       ("impulse", "@magnitude{0.000}")]))
-        f.legend.label_text_font_size = "9pt"
-        self._force_fig = f
+        self.force = ForceView(state=s, height=200)
 
         empty = _mode_data([])
         self._base_modes, self._edit_modes = ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty))
@@ -105,19 +98,9 @@ class ModelView(View):
         s = self.state
         p = s.preset
         if p is None:
-            self._force.data = {"t": [], "f": []}
-            self._imps.data = {k: [] for k in self._imps.data}
             self._base_modes.data = _mode_data([])
             self._edit_modes.data = _mode_data([])
         else:
-            prof = force_profile(p, sample_rate=s.audio_rate)
-            self._force.data = prof
-            ts = np.array([i.time_s for i in p.impacts])
-            idx = np.clip(np.searchsorted(prof["t"], ts + np.array([i.contact_s for i in p.impacts]) / 2), 0,
-                          max(0, len(prof["t"]) - 1))
-            self._imps.data = {"t": list(ts), "f": list(np.asarray(prof["f"])[idx]) if len(prof["f"]) else [],
-                               "contact_ms": [i.contact_s * 1e3 for i in p.impacts],
-                               "magnitude": [i.magnitude for i in p.impacts]}
             self._base_modes.data = _mode_data(mode_rows(s.base))
             self._edit_modes.data = _mode_data(mode_rows(p))
         key = self._modes_key()
@@ -131,7 +114,7 @@ class ModelView(View):
         # the table has a fixed width; where the plot would get under 240 px it goes under the plot
         # (a Row told to wrap: in a FlexBox inside the dynamic tabs the plot collapses to 0 px)
         modes = pn.Column(pn.pane.Bokeh(self._modes_fig, **w), min_width=240, styles={"flex": "1 1 240px"}, **w)
-        return pn.Column(pn.pane.Bokeh(self._force_fig, **w),
+        return pn.Column(self.force,
                          pn.Row(modes, self._table, styles={"flex-wrap": "wrap"}, **w), **w)
 
 

@@ -1,4 +1,7 @@
-"""The Presets tab: save to and load from the library, A/B compare, downloads and exports."""
+"""The Presets tab: save to and load from the library, A/B compare, downloads and exports.
+
+The A/B choices and the download names are the state's (`workbench.app.preset_actions`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import panel as pn
 
 from ...errors import WorkbenchError
 from ..playback import wav_bytes
-from ..preset_library import export_status, file_stem
+from ..preset_actions import LIBRARY, choices
+from ..preset_library import export_status
 from ..text import escape_markdown
 from .base import View
 
@@ -29,19 +33,21 @@ class PresetPanel(View):
         self._lib = pn.widgets.Select(name="Library", options=[], **w)
         self._load = pn.widgets.Button(name="Load", **w)
         self._load.on_click(lambda e: self._lib.value and s.load_library_preset(self._lib.value))
-        self._a = pn.widgets.Select(name="A", **w)
-        self._b = pn.widgets.Select(name="B", **w)
+        self._a = pn.widgets.Select(name="A", css_classes=["wb-ab-a"], **w)
+        self._b = pn.widgets.Select(name="B", css_classes=["wb-ab-b"], **w)
         self._a.param.watch(lambda e: setattr(s, "ab_a", e.new or "edited"), "value")
         self._b.param.watch(lambda e: setattr(s, "ab_b", e.new or "fit"), "value")
-        self._compare = pn.widgets.Button(name="Compare A / B", **w)
+        self._compare = pn.widgets.Button(name="Compare A / B", css_classes=["wb-compare"], **w)
         self._compare.on_click(self._on_compare)
         self._pa = pn.pane.Audio(None, sizing_mode="stretch_width", height=40)
         self._pb = pn.pane.Audio(None, sizing_mode="stretch_width", height=40)
-        self._ab_text = pn.pane.Markdown("", **w)
+        self._ab_text = pn.pane.Markdown("", css_classes=["wb-ab-text"], **w)
         self._dl_json = pn.widgets.FileDownload(callback=self._json, filename="preset.json",
-                                                label="Download preset JSON", button_type="success", **w)
-        self._dl_wav = pn.widgets.FileDownload(callback=self._wav, filename="edited.wav",
-                                               label="Download edited WAV", button_type="success", **w)
+                                                label="Download preset JSON", button_type="success",
+                                                css_classes=["wb-download-json"], **w)
+        self._dl_wav = pn.widgets.FileDownload(callback=self._wav, filename="preset_edited.wav",
+                                               label="Download edited WAV", button_type="success",
+                                               css_classes=["wb-download-wav"], **w)
         ok, reason = export_status()
         self._exports = []
         for to in ("tdw", "habitat"):
@@ -51,7 +57,7 @@ class PresetPanel(View):
                                         disabled=not ok, description=None if ok else escape_markdown(reason), **w)
             self._exports.append((to, b))
         self._export_note = pn.pane.Markdown("" if ok else f"*Export unavailable: {escape_markdown(reason)}*", **w)
-        s.param.watch(self._sync, ["library", "preset", "presets_dir"])
+        s.param.watch(self._sync, ["library", "preset", "presets_dir", "saved_name", "current"])
         self._sync()
         self._layout = pn.Row(
             pn.Column(pn.pane.Markdown("#### Save"), self._name, self._tags, self._material, self._save,
@@ -67,21 +73,22 @@ class PresetPanel(View):
         self._lib.options = list(s.library)
         if self._lib.value not in s.library:
             self._lib.value = s.library[0] if s.library else None
-        choices = ["edited", "fit", *s.library]
-        self._a.options, self._b.options = choices, choices
-        if s.ab_a in choices:
-            self._a.value = s.ab_a
-        if s.ab_b in choices:
-            self._b.value = s.ab_b
+        options = choices(s.library)
+        values = set(options.values())
+        for widget, which in ((self._a, s.ab_a), (self._b, s.ab_b)):
+            which = which if which in values else LIBRARY + which     # a bare library name (a notebook)
+            update = {} if widget.options == options else {"options": options}
+            if which in values:
+                update["value"] = which
+            widget.param.update(**update)      # together: new options never reset the choice
         self._folder.object = f"Library folder: {escape_markdown(s.presets_dir)}"
         p = s.preset
-        stem = (file_stem(p.name) if p is not None else "") or "preset"
-        self._dl_json.filename = f"{stem}.json"
-        self._dl_wav.filename = f"{stem}.wav"
+        self._dl_json.filename = s.download_name("json")
+        self._dl_wav.filename = s.download_name("wav")
         for to, b in self._exports:
-            b.filename = f"{stem}_{to}.zip"
+            b.filename = s.download_name(to)
         if p is not None and not self._name.value:
-            self._name.placeholder = p.name
+            self._name.placeholder = s.saved_name or p.name
         none = p is None
         self._save.disabled = none
         self._dl_json.disabled = none
@@ -89,7 +96,7 @@ class PresetPanel(View):
 
     def _on_save(self, event):
         s = self.state
-        name = self._name.value.strip() or (s.preset.name if s.preset is not None else "")
+        name = self._name.value.strip() or s.saved_name or (s.preset.name if s.preset is not None else "")
         s.save_preset(name, tags=self._tags.value, material=self._material.value)
 
     def _on_compare(self, event):
@@ -99,8 +106,11 @@ class PresetPanel(View):
             item = out.get(slot)
             pane.object = wav_bytes(item[1], item[0].sample_rate) if item else None
         d = out.get("distance")
-        self._ab_text.object = ("" if d is None else f"Spectral distance A-B: **{d:.3f}** "
-                                "(0 identical, 1 no better than noise)")
+        if out.get("same"):
+            self._ab_text.object = escape_markdown(out["same"])      # quotes preset names
+        else:
+            self._ab_text.object = ("" if d is None else f"Spectral distance A-B: **{d:.3f}** "
+                                    "(0 identical, 1 no better than noise)")
 
     def _json(self):
         try:

@@ -11,6 +11,7 @@ from .compare import SpectrogramView, WaveformView
 from .edit import EditPanel
 from .fit import FitPanel
 from .load import LoadPanel
+from .force import ForceView
 from .model import BandsView, ModelView
 from .players import PlayersPanel
 from .presets import PresetPanel
@@ -41,7 +42,9 @@ class Workbench(View):
                                         visible=False)
         s.param.watch(self._on_message, ["message"])
         self.tabs = pn.Tabs(
-            ("Compare", pn.Column(self.waveform, self.spectrograms, sizing_mode="stretch_width")),
+            # the force zoomed on each strike beside the sound it makes (scrolls below the fold at 768 px)
+            ("Compare", pn.Column(self.waveform, self.spectrograms, ForceView(state=s, height=170),
+                                  sizing_mode="stretch_width")),
             ("Model", self.model),
             ("Noise & reverb", self.bands),
             ("Presets", self.presets),

@@ -1,0 +1,65 @@
+"""The undo history of one session's edits (no UI): `EditHistory`.
+
+It holds the `workbench.edits.Edits` values the controls had before each change. A
+history belongs to one preset being edited: `AppState` starts a fresh one when another
+preset takes its place (a library preset loaded, another recording or a new fit shown),
+so Undo never re-applies edits to a preset they were not made on.
+
+Example:
+    >>> from workbench.edits import Edits
+    >>> h = EditHistory(Edits())
+    >>> h.changed(Edits(pitch_semitones=3.0)); h.changed(Edits(pitch_semitones=5.0))
+    >>> h.pop().pitch_semitones, len(h)
+    (3.0, 1)
+    >>> h.restart(Edits(decay_scale=2.0)); bool(h), h.pop()
+    (False, None)
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ..edits import Edits
+
+
+class EditHistory:
+    """Undo stack of edits: `changed` after every change, `pop` to undo one.
+
+    Args:
+        current: The edits now (what the first change is undone to).
+        limit: Most changes kept (the oldest go first).
+    """
+
+    def __init__(self, current: Edits, *, limit: int = 200):
+        self.limit = int(limit)
+        self._past: list[Edits] = []
+        self._last = current
+        self._quiet = 0
+
+    def __len__(self) -> int:
+        return len(self._past)
+
+    def changed(self, new: Edits) -> None:
+        """The controls now hold ``new``: remember what they held before (unless `quiet`)."""
+        if not self._quiet and new != self._last:
+            self._past.append(self._last)
+            del self._past[:-self.limit]
+        self._last = new
+
+    def pop(self) -> Edits | None:
+        """The edits before the last change (None when there is nothing to undo)."""
+        return self._past.pop() if self._past else None
+
+    def restart(self, current: Edits) -> None:
+        """Forget every change: a fresh history from ``current``."""
+        self._past.clear()
+        self._last = current
+
+    @contextlib.contextmanager
+    def quiet(self):
+        """Changes made inside are not recorded (an undo, a reset that comes with a new preset)."""
+        self._quiet += 1
+        try:
+            yield
+        finally:
+            self._quiet -= 1
