@@ -61,7 +61,7 @@ def test_markup_in_file_names_presets_and_errors_is_shown_as_text(server, bundle
 
             # a preset file named with markup, loaded from the library
             page.locator(".bk-tab").filter(has_text="Presets").click()
-            library = page.locator(".bk-input-group").filter(has_text="Library").locator("select")
+            library = page.locator(".wb-library select")
             expect(library.locator("option")).to_have_count(2, timeout=TIMEOUT_MS)
             library.select_option(label=_payload(1))
             load = page.get_by_role("button", name="Load", exact=True)

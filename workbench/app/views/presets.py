@@ -30,7 +30,7 @@ class PresetPanel(View):
         self._save = pn.widgets.Button(name="Save to library", button_type="primary", css_classes=["wb-save"], **w)
         self._save.on_click(self._on_save)
         self._folder = pn.pane.Markdown("", **w)
-        self._lib = pn.widgets.Select(name="Library", options=[], **w)
+        self._lib = pn.widgets.Select(name="Library", options=[], css_classes=["wb-library"], **w)
         self._load = pn.widgets.Button(name="Load", **w)
         self._load.on_click(lambda e: self._lib.value and s.load_library_preset(self._lib.value))
         self._a = pn.widgets.Select(name="A", css_classes=["wb-ab-a"], **w)
