@@ -142,10 +142,3 @@ def test_band_interpolation_equals_the_weight_matrix_and_its_gradient():
     g2, = torch.autograd.grad(((gains @ w) * probe).sum(), gains)
     torch.testing.assert_close(g1, g2)
 
-
-def test_the_readme_lists_every_budget():
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    missing = [name for name in budgets.BUDGETS if f"`{name}`" not in readme]
-    assert not missing, f"README's Limits table lacks {missing}"

@@ -303,8 +303,8 @@ def serve(
     presets_dir: Optional[Path] = typer.Option(None, "--presets", envvar="WORKBENCH_PRESETS",
                                                help="Preset library folder (default: presets/)."),
     max_upload_mb: float = typer.Option(50.0, "--max-upload-mb", help="Largest accepted upload in MB."),
-    allow_origin: Optional[list[str]] = typer.Option(None, "--allow-websocket-origin",
-                                                     help="Extra host:port allowed to connect (repeatable)."),
+    allow_origin: Optional[list[str]] = typer.Option(None, "--allow-websocket-origin", metavar="HOST:PORT",
+                                                     help="Extra host allowed to connect (repeatable)."),
 ):
     """Open the workbench in the browser: load, fit, listen, edit, save and export."""
     if not 0 <= port <= 65535:

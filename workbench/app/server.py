@@ -42,6 +42,22 @@ TITLE = "Impact Workbench"
 _EXTENSIONS = ("tabulator", "filedropper")
 _CSS = """
 .wb-status p { margin: 4px 0; }
+/* disabled buttons look disabled (the theme keeps their colour) */
+.bk-btn[disabled], .bk-btn:disabled { opacity: 0.45; filter: grayscale(0.8); cursor: not-allowed; }
+/* a checkbox's label toggles it: the (invisible) input spans the label, a drawn box shows its state */
+:host(.bk-Checkbox) { position: relative; }
+:host(.bk-Checkbox) input[type="checkbox"] { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0;
+  opacity: 0; cursor: pointer; z-index: 1; }
+:host(.bk-Checkbox) input[type="checkbox"] + .bk-label { top: 0; margin-left: 0; padding-left: 22px; }
+:host(.bk-Checkbox) input[type="checkbox"] + .bk-label::before { content: ""; position: absolute; left: 0; top: 2px;
+  width: 16px; height: 16px; border: 1px solid #767676; border-radius: 3px; background: #fff; color: #fff;
+  font-size: 13px; line-height: 15px; text-align: center; }
+:host(.bk-Checkbox) input[type="checkbox"]:checked + .bk-label::before { content: "\\2713"; background: #0072B5;
+  border-color: #0072B5; }
+:host(.bk-Checkbox) input[type="checkbox"]:focus-visible + .bk-label::before { outline: 2px solid #0072B5;
+  outline-offset: 1px; }
+:host(.bk-Checkbox) input[type="checkbox"]:disabled { cursor: not-allowed; }
+:host(.bk-Checkbox) input[type="checkbox"]:disabled + .bk-label { opacity: 0.5; }
 """
 
 

@@ -24,6 +24,15 @@ def new_figure(title: str, x_label: str, y_label: str, height: int, **kw) -> fig
     return f
 
 
+def elide(name: str, most: int = 30) -> str:
+    """``name`` cut in the middle to at most ``most`` characters: plot titles (drawn on a canvas,
+    they cannot wrap) keep their start and end; the full name is in the recordings list."""
+    if len(name) <= most:
+        return name
+    tail = (most - 1) // 2
+    return f"{name[:most - 1 - tail]}\u2026{name[-tail:]}"
+
+
 def later(fn, ms: int = 60) -> None:
     """Run ``fn`` ``ms`` later on the session's loop (immediately outside a server session).
 

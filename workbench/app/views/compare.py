@@ -11,7 +11,7 @@ from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LinearColorMappe
 
 from ...errors import WorkbenchError
 from ..plotdata import envelope, spectrogram_cached, spectrogram_image
-from .base import View, later, new_figure
+from .base import View, elide, later, new_figure
 
 
 class WaveformView(View):
@@ -53,7 +53,7 @@ class WaveformView(View):
                           "confidence": [c for _, c in imps],
                           "alpha": [0.35 + 0.65 * max(0.0, min(1.0, c)) for _, c in imps]}
         ch = "mix" if s.channel is None else f"channel {s.channel + 1}"
-        self._fig.title.text = (f"Waveform: {rec.name} ({ch}) - {len(imps)} impact(s) at sensitivity "
+        self._fig.title.text = (f"Waveform: {elide(rec.name, 32)} ({ch}) - {len(imps)} impact(s) at sensitivity "
                                 f"{s.sensitivity:.2f}")
 
     def __panel__(self):
@@ -101,7 +101,7 @@ class SpectrogramView(View):
         self._y.start, self._y.end = 0, img["dh"]
         top = float(np.ceil(np.max(img["image"]) / 10) * 10)
         self._mapper.high, self._mapper.low = top, top - 100
-        self._target.title.text = f"Target: {Path(s.current).stem}"
+        self._target.title.text = f"Target: {elide(Path(s.current).stem, 28)}"
         self._update_resyn()
 
     def _on_audio(self, *events):

@@ -117,6 +117,13 @@ class UploadDropper(pn.widgets.FileDropper):
         self.chips.value = json.dumps([self._dropped, name, self._own_class])
 
 
+#: The drop zone's file chips show whole file names (FilePond cuts them with an ellipsis).
+_CHIP_CSS = """
+.filepond--file-info-main { white-space: normal; overflow-wrap: anywhere; text-overflow: clip; }
+.filepond--file-info { min-width: 0; }
+"""
+
+
 class LoadPanel(View):
     """Drop zone / file picker, the list of loaded recordings, channel and sensitivity."""
 
@@ -128,12 +135,16 @@ class LoadPanel(View):
             f"**Drop recordings here** or click to browse: WAV, FLAC, OGG or MP3, several at once, "
             f"up to {cap:.0f} MB each.", margin=(0, 10))
         self._dropper = UploadDropper(multiple=True, max_bytes=s.max_upload_bytes, chunk_size=CHUNK_BYTES,
-                                      sizing_mode="stretch_width", layout="compact", css_classes=["wb-drop"])
+                                      sizing_mode="stretch_width", layout="compact", css_classes=["wb-drop"],
+                                      stylesheets=[_CHIP_CSS])
         self._dropper.param.watch(self._on_files, "value")
         self._dropper.param.watch(self._on_rejected, "rejected")
         self._list = pn.widgets.MultiSelect(name="Recordings (ctrl-click several for a joint fit)",
                                             options=[], size=5, sizing_mode="stretch_width",
-                                            css_classes=["wb-recordings"])
+                                            css_classes=["wb-recordings"],
+                                            # long names wrap instead of running under the edge
+                                            stylesheets=["option { white-space: normal; overflow-wrap: anywhere; }",
+                                                         "select { max-height: 96px; }"])
         self._list.param.watch(self._on_pick, "value")
         self._remove = pn.widgets.Button(name="Remove", button_type="light", width=90)
         self._remove.on_click(lambda e: s.current and s.remove_recording(s.current))

@@ -22,6 +22,15 @@ def _mode_data(rows):
             "colour": [ACCENT if r["body"] == "object" else TOOL_COLOUR for r in rows]}
 
 
+def _legend_below(fig) -> None:
+    """Move the figure's legend under the plot area (one row): inside, it covered data."""
+    legend = fig.legend[0]
+    fig.center = [r for r in fig.center if r is not legend]
+    legend.orientation, legend.location = "horizontal", "center"
+    legend.border_line_alpha, legend.margin = 0, 0
+    fig.add_layout(legend, "below")
+
+
 class ModelView(View):
     """Force around each strike and its spectrum (`ForceView`), modes (frequency vs T60, size = gain),
     editable mode table."""
@@ -44,8 +53,9 @@ class ModelView(View):
         m.scatter("freq_hz", "t60_s", size="size", source=self._base_modes, fill_alpha=0, line_color="#999999")
         r = m.scatter("freq_hz", "t60_s", size="size", source=self._edit_modes, fill_color="colour",
                       line_color="colour", fill_alpha=0.6, legend_field="body")
-        m.legend.location, m.legend.label_text_font_size = "bottom_left", "8pt"
-        m.legend.padding, m.legend.spacing, m.legend.background_fill_alpha = 2, 0, 0.6
+        _legend_below(m)
+        m.legend.label_text_font_size = "8pt"
+        m.legend.padding, m.legend.spacing = 2, 8
         m.add_tools(HoverTool(renderers=[r], tooltips=[("mode", "@body @index"), ("freq", "@freq_hz{0.0} Hz"),
                                                        ("T60", "@t60_s{0.000} s"), ("gain", "@gain_db{0.0} dB")]))
         self._modes_fig = m
@@ -58,14 +68,15 @@ class ModelView(View):
                "gain_db": {"type": "number", "min": GAIN_DB.minimum, "max": GAIN_DB.maximum, "step": 0.5}}
         self._table = pn.widgets.Tabulator(
             pd.DataFrame(columns=self.COLUMNS), show_index=False,
-            editors={"body": None, "mode": None, **fmt, "on": {"type": "tickCross"}},
+            editors={"body": None, "mode": None, **fmt, "on": None},    # "on": a click toggles it
             titles={"freq_hz": "freq Hz", "t60_s": "T60 s", "gain_db": "gain dB", "mode": "#"},
             formatters={"on": {"type": "tickCross"}, "freq_hz": NumberFormatter(format="0.0"),
                         "t60_s": NumberFormatter(format="0.000"), "gain_db": NumberFormatter(format="0.0")},
-            widths={"body": 80, "mode": 48, "freq_hz": 92, "t60_s": 80, "gain_db": 96, "on": 56},
+            widths={"body": 74, "mode": 48, "freq_hz": 94, "t60_s": 76, "gain_db": 92, "on": 56},  # + scrollbar
             height=300, width=470, layout="fit_data_table", pagination=None,
             stylesheets=[":host .tabulator {font-size: 13px;}"], css_classes=["wb-modes-table"])
         self._table.on_edit(self._on_table_edit)
+        self._table.on_click(self._on_table_click)
         self._table_key = None
         self._pending = False
         s.param.watch(self._on_change, ["preset", "base"])
@@ -84,6 +95,15 @@ class ModelView(View):
             self._on_change()
         else:                               # the table already shows it; re-rendering would close an open editor
             self._table_key = self._modes_key()
+
+    def _on_table_click(self, event):
+        """A click on an "on" tick mutes / unmutes that mode (Tabulator's own editor only selected the row)."""
+        if event.column != "on" or event.row is None or not 0 <= event.row < len(self._table.value):
+            return
+        row = self._table.value.iloc[event.row]
+        self.state.set_mode(str(row["body"]), int(row["mode"]), enabled=not bool(row["on"]))
+        self._table_key = None
+        self._on_change()
 
     def _modes_key(self):
         return id(self.state.base), tuple(self.state.controls.modes)
@@ -135,6 +155,8 @@ class BandsView(View):
         r.line("freq_hz", "t60_s", source=self._rev, color=TOOL_COLOUR, line_width=2, y_range_name="t60",
                legend_label="T60 (s)")
         r.legend.label_text_font_size = "9pt"
+        _legend_below(r)
+        r.y_range.range_padding = 0.25          # the level line clear of the top edge
         self._nfig, self._rfig = n, r
         self.state.param.watch(self._update, ["preset"])
         self._update()
@@ -149,7 +171,7 @@ class BandsView(View):
         t60 = [b.t60_s for b in p.reverb.bands]
         self._rev.data = {"freq_hz": [b.freq_hz for b in p.reverb.bands],
                           "gain_db": [b.gain_db for b in p.reverb.bands], "t60_s": t60}
-        self._rfig.extra_y_ranges["t60"].end = max(t60) * 1.1 if t60 else 1
+        self._rfig.extra_y_ranges["t60"].end = max(t60) * 1.2 if t60 else 1
         self._rfig.title.text = "Reverb bands" + ("" if p.reverb.enabled else " (reverb off)")
 
     def __panel__(self):

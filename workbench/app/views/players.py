@@ -31,7 +31,7 @@ class PlayersPanel(View):
         self._pending = False
         ok, reason = playback_status()
         self._device_name = reason if ok else ""
-        self._which = pn.widgets.Select(options=list(PLAYERS), value="edited", width=110,
+        self._which = pn.widgets.Select(options=list(PLAYERS), value="edited", sizing_mode="stretch_width",
                                         disabled=not ok, margin=(5, 5))
         self._device = pn.widgets.Button(name="Play on this machine", disabled=not ok, margin=(5, 5),
                                          sizing_mode="stretch_width",
@@ -39,7 +39,8 @@ class PlayersPanel(View):
         self._device.on_click(self._play_device)
         note = pn.pane.Markdown("" if ok else f"<small>Device playback off: {escape_markdown(reason)}</small>",
                                 margin=(0, 10), css_classes=["wb-device-note"])
-        self.device_controls = pn.Column(pn.Row(self._which, self._device, sizing_mode="stretch_width"), note,
+        # the button over its own line: beside the selector its label was cut
+        self.device_controls = pn.Column(self._device, self._which, note,
                                          sizing_mode="stretch_width")
         s.param.watch(self._on_audio, ["audio"])
         self._on_audio()

@@ -72,6 +72,8 @@ class Workbench(View):
 
     def template(self, title: str = "Impact Workbench") -> pn.template.BaseTemplate:
         # Bootstrap: every asset is served locally (the Fast template fetches Google fonts).
+        if pn.state.notifications is not None:      # toasts over the header bar: bottom-right hid the colour bar
+            pn.state.notifications.position = "top-right"
         return pn.template.BootstrapTemplate(title=title, sidebar=[self.sidebar], main=[self.main],
                                              sidebar_width=320, header_background=ACCENT)
 
