@@ -114,7 +114,7 @@ ok, reason = playback_status()
 report = {"ok": ok, "reason": reason, "hostapis": [a["name"] for a in sd.query_hostapis()]}
 state = AppState.open(presets_dir=out / "presets")
 panel = PlayersPanel(state=state)
-note = panel.device_controls.objects[1].object
+note = panel._note.object
 report.update(button_disabled=panel._device.disabled, description=panel._device.description, note=note)
 if ok:
     edited = state.audio["edited"]

@@ -37,10 +37,10 @@ class PlayersPanel(View):
                                          sizing_mode="stretch_width",
                                          description=escape_markdown(f"Plays through {reason}" if ok else reason))
         self._device.on_click(self._play_device)
-        note = pn.pane.Markdown("" if ok else f"<small>Device playback off: {escape_markdown(reason)}</small>",
-                                margin=(0, 10), css_classes=["wb-device-note"])
+        self._note = pn.pane.Markdown("" if ok else f"<small>Device playback off: {escape_markdown(reason)}</small>",
+                                      margin=(0, 10), css_classes=["wb-device-note"])
         # the button over its own line: beside the selector its label was cut
-        self.device_controls = pn.Column(self._device, self._which, note,
+        self.device_controls = pn.Column(self._device, self._which, self._note,
                                          sizing_mode="stretch_width")
         s.param.watch(self._on_audio, ["audio"])
         self._on_audio()
