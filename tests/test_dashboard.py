@@ -10,15 +10,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
+
+from served import serve
 
 pytestmark = pytest.mark.browser
 
@@ -37,40 +35,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     presets = tmp_path_factory.mktemp("presets")
-    port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "WORKBENCH_FIT_WORKERS": "2"}
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--no-show", "--port", str(port),
-                                 "--address", "127.0.0.1", "--presets", str(presets),
-                                 "--max-upload-mb", str(UPLOAD_CAP_MB)],
-                                cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"workbench serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield {"url": url, "presets": presets, "log": log}
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets), "--max-upload-mb", str(UPLOAD_CAP_MB),
+               start_timeout_s=120) as server:
+        yield {"url": server.url, "presets": presets, "log": server.log}
 
 
 @pytest.fixture(scope="module")
