@@ -30,3 +30,12 @@ def bundled_data() -> Path:
 @pytest.fixture(scope="session")
 def demo_preset_path() -> Path:
     return REPO / "presets" / "demo.json"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (skips when Chromium or Playwright is missing)."""
+    from served import chromium
+
+    with chromium() as b:
+        yield b

@@ -16,22 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from served import serve
+from served import playwright_api, serve
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 UPLOAD_CAP_MB = 3
 TIMEOUT_MS = 30_000
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test does: apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_api()
 expect = sync_api.expect
 
 
@@ -41,14 +35,6 @@ def server(tmp_path_factory):
     with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets), "--max-upload-mb", str(UPLOAD_CAP_MB),
                start_timeout_s=120) as server:
         yield {"url": server.url, "presets": presets, "log": server.log}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

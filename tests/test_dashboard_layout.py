@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 
-from served import CHROMIUM, CHROMIUM_ARGS, serve
+from served import playwright_api, serve
 
 UPLOAD_CAP_MB = 3
 TIMEOUT_MS = 30_000
@@ -45,35 +44,20 @@ const excess = (e) => {
 """
 
 
-def _browser_ready():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium")
-    return pytest.importorskip("playwright.sync_api")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _browser_ready()
+    playwright_api()
     presets = tmp_path_factory.mktemp("presets")
     with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets),
                "--max-upload-mb", str(UPLOAD_CAP_MB)) as server:
         yield {"url": server.url}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = _browser_ready()
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def open_page(browser, server):
     """``open_page((width, height))``: a fresh session's page at that viewport, the demo loaded."""
     contexts, errors = [], []
-    expect = _browser_ready().expect
+    expect = playwright_api().expect
 
     def open_(viewport):
         ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
@@ -92,7 +76,7 @@ def open_page(browser, server):
 
 
 def _expect():
-    return _browser_ready().expect
+    return playwright_api().expect
 
 
 def _tab(page, name: str) -> None:

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from served import CHROMIUM, CHROMIUM_ARGS, serve
+from served import playwright_api, serve
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_api()
 expect = sync_api.expect
 
 UPLOAD_CAP_MB = 3
@@ -33,14 +31,6 @@ def server(tmp_path_factory):
     with serve(tmp_path_factory.mktemp("server"), "--presets", str(presets),
                "--max-upload-mb", str(UPLOAD_CAP_MB)) as server:
         yield {"url": server.url, "presets": presets}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

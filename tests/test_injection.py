@@ -12,19 +12,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from served import CHROMIUM, CHROMIUM_ARGS as ARGS, REPO, serve
+from served import REPO, playwright_api, serve
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 30_000
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_api()
 expect = sync_api.expect
 
 
@@ -49,50 +46,48 @@ def _toast(page, text: str):
     return page.locator(".notyf__toast").filter(has_text=text)
 
 
-def test_markup_in_file_names_presets_and_errors_is_shown_as_text(server, bundled_data):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 768})
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(server)
-            expect(page.locator(".wb-recordings option").first).to_be_attached(timeout=TIMEOUT_MS)
+def test_markup_in_file_names_presets_and_errors_is_shown_as_text(server, bundled_data, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    try:
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        expect(page.locator(".wb-recordings option").first).to_be_attached(timeout=TIMEOUT_MS)
 
-            # a preset file named with markup, loaded from the library
-            page.locator(".bk-tab").filter(has_text="Presets").click()
-            library = page.locator(".wb-library select")
-            expect(library.locator("option")).to_have_count(2, timeout=TIMEOUT_MS)
-            library.select_option(label=_payload(1))
-            load = page.get_by_role("button", name="Load", exact=True)
-            load.click()
-            loaded = f"loaded preset '{_payload(1)}'"
-            expect(_toast(page, loaded)).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.locator(".wb-status")).to_contain_text(f"Note: {loaded}")
+        # a preset file named with markup, loaded from the library
+        page.locator(".bk-tab").filter(has_text="Presets").click()
+        library = page.locator(".wb-library select")
+        expect(library.locator("option")).to_have_count(2, timeout=TIMEOUT_MS)
+        library.select_option(label=_payload(1))
+        load = page.get_by_role("button", name="Load", exact=True)
+        load.click()
+        loaded = f"loaded preset '{_payload(1)}'"
+        expect(_toast(page, loaded)).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.locator(".wb-status")).to_contain_text(f"Note: {loaded}")
 
-            # a preset whose invalid field value is markup: the validation error quotes it
-            library.select_option(label="bad")
-            load.click()
-            quoted = f"(got '{_payload(2)}')"
-            expect(_toast(page, quoted)).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.locator(".wb-status")).to_contain_text(re.compile(r"Error: .*bad\.json: sample_rate: .*"
-                                                                          + re.escape(quoted)))
+        # a preset whose invalid field value is markup: the validation error quotes it
+        library.select_option(label="bad")
+        load.click()
+        quoted = f"(got '{_payload(2)}')"
+        expect(_toast(page, quoted)).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.locator(".wb-status")).to_contain_text(re.compile(r"Error: .*bad\.json: sample_rate: .*"
+                                                                      + re.escape(quoted)))
 
-            # uploads named with markup: a real recording, and a broken file (its error names it)
-            wav = (bundled_data / "robot_woodspoon_on_steelbowl.wav").read_bytes()
-            drop = page.locator(".wb-drop input[type=file]")
-            drop.set_input_files([{"name": f"{_payload(3)}.wav", "mimeType": "audio/wav", "buffer": wav}])
-            expect(page.locator(".wb-recordings option").filter(has_text=f"{_payload(3)}.wav")).to_be_attached(
-                timeout=TIMEOUT_MS)
-            drop.set_input_files([{"name": f"{_payload(7)}.wav", "mimeType": "audio/wav",
-                                   "buffer": b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(2000)}])
-            broken = f"{_payload(7)}.wav: not a readable audio file"
-            expect(_toast(page, broken)).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.locator(".wb-status")).to_contain_text(broken)
+        # uploads named with markup: a real recording, and a broken file (its error names it)
+        wav = (bundled_data / "robot_woodspoon_on_steelbowl.wav").read_bytes()
+        drop = page.locator(".wb-drop input[type=file]")
+        drop.set_input_files([{"name": f"{_payload(3)}.wav", "mimeType": "audio/wav", "buffer": wav}])
+        expect(page.locator(".wb-recordings option").filter(has_text=f"{_payload(3)}.wav")).to_be_attached(
+            timeout=TIMEOUT_MS)
+        drop.set_input_files([{"name": f"{_payload(7)}.wav", "mimeType": "audio/wav",
+                               "buffer": b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(2000)}])
+        broken = f"{_payload(7)}.wav: not a readable audio file"
+        expect(_toast(page, broken)).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.locator(".wb-status")).to_contain_text(broken)
 
-            page.wait_for_timeout(500)              # an injected <img src=x> would have failed to load by now
-            assert page.evaluate("typeof window.__pwned") == "undefined"
-            assert page.locator('img[src="x"]').count() == 0      # CSS locators pierce the shadow roots
-            assert not errors, errors
-        finally:
-            browser.close()
+        page.wait_for_timeout(500)              # an injected <img src=x> would have failed to load by now
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.locator('img[src="x"]').count() == 0      # CSS locators pierce the shadow roots
+        assert not errors, errors
+    finally:
+        page.close()

@@ -21,27 +21,21 @@ from pathlib import Path
 
 import pytest
 
-from served import free_port
+from served import free_port, playwright_api
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 TIMEOUT_MS = 60_000
 CELL = """import tempfile
 from workbench.notebook import Workbench
 wb = Workbench(presets_dir=tempfile.mkdtemp(prefix="presets_"))
 wb.show()"""
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (make test does: apt-get install chromium)",
-                allow_module_level=True)
 pytest.importorskip("jupyterlab", reason="jupyterlab is not installed (make setup installs it)")
 nbformat = pytest.importorskip("nbformat")
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_api()
 expect = sync_api.expect
 
 
@@ -104,58 +98,55 @@ def _run_first_cell(page) -> None:
     raise AssertionError("the workbench cell did not show the workbench")
 
 
-def test_workbench_in_jupyterlab_plays_the_edit_and_stays_on_this_machine(lab):
+def test_workbench_in_jupyterlab_plays_the_edit_and_stays_on_this_machine(lab, browser):
     urls, errors = [], []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-        ctx.on("request", lambda r: urls.append(r.url))
-        page = ctx.new_page()
-        page.on("websocket", lambda ws: urls.append(ws.url))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        try:
-            page.goto(f"{lab['base']}/lab/tree/workbench.ipynb")
-            expect(page.locator(".jp-FileBrowser")).to_be_visible(timeout=TIMEOUT_MS)   # the default layout
-            expect(page.locator(".jp-Notebook .jp-CodeCell").first).to_be_visible(timeout=TIMEOUT_MS)
-            expect(page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\| Idle"))).to_be_visible(
-                timeout=TIMEOUT_MS)                 # the kernel is up
-            _run_first_cell(page)
-            edited = page.locator(".wb-player-edited audio")
-            deadline = time.monotonic() + TIMEOUT_MS / 1000
-            while not (edited.get_attribute("src") or "").startswith("data:audio/wav"):
-                assert time.monotonic() < deadline, "the Edited player got no sound"
-                time.sleep(0.2)
-            page.wait_for_timeout(1000)
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+    ctx.on("request", lambda r: urls.append(r.url))
+    page = ctx.new_page()
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(f"{lab['base']}/lab/tree/workbench.ipynb")
+        expect(page.locator(".jp-FileBrowser")).to_be_visible(timeout=TIMEOUT_MS)   # the default layout
+        expect(page.locator(".jp-Notebook .jp-CodeCell").first).to_be_visible(timeout=TIMEOUT_MS)
+        expect(page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\| Idle"))).to_be_visible(
+            timeout=TIMEOUT_MS)                 # the kernel is up
+        _run_first_cell(page)
+        edited = page.locator(".wb-player-edited audio")
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while not (edited.get_attribute("src") or "").startswith("data:audio/wav"):
+            assert time.monotonic() < deadline, "the Edited player got no sound"
+            time.sleep(0.2)
+        page.wait_for_timeout(1000)
 
-            # room for the plots although the file browser takes ~280 px of the 1366
-            out = page.locator(".jp-OutputArea-output").last
-            width = out.evaluate("e => e.getBoundingClientRect().width")
-            assert width < 1000
-            for css in (".wb-spec-target", ".wb-spec-resyn"):
-                box = page.locator(css).first.bounding_box()
-                assert box and box["width"] >= 250, f"{css} is {box and box['width']:.0f} px wide in {width:.0f}"
-            assert out.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the workbench overflows the output"
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab_1366x768.png"))
+        # room for the plots although the file browser takes ~280 px of the 1366
+        out = page.locator(".jp-OutputArea-output").last
+        width = out.evaluate("e => e.getBoundingClientRect().width")
+        assert width < 1000
+        for css in (".wb-spec-target", ".wb-spec-resyn"):
+            box = page.locator(css).first.bounding_box()
+            assert box and box["width"] >= 250, f"{css} is {box and box['width']:.0f} px wide in {width:.0f}"
+        assert out.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), "the workbench overflows the output"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab_1366x768.png"))
 
-            # move Pitch: a new sound reaches the Edited player
-            before = edited.get_attribute("src")
-            handle = page.locator(".wb-edit-pitch_semitones .noUi-handle")
-            handle.scroll_into_view_if_needed()
-            handle.focus()
-            for _ in range(3):
-                handle.press("ArrowRight")
-            deadline = time.monotonic() + TIMEOUT_MS / 1000
-            while edited.get_attribute("src") == before:
-                assert time.monotonic() < deadline, "the Edited sound did not change after moving Pitch"
-                time.sleep(0.1)
-            expect(page.locator(".wb-render-time")).to_contain_text("sound updated in", timeout=TIMEOUT_MS)
-            page.wait_for_timeout(1500)         # late stylesheet or script loads would show up here
-            page.screenshot(path=str(ARTIFACTS / "jupyterlab_1366x768_after_pitch.png"))
-        finally:
-            ctx.close()
-            browser.close()
+        # move Pitch: a new sound reaches the Edited player
+        before = edited.get_attribute("src")
+        handle = page.locator(".wb-edit-pitch_semitones .noUi-handle")
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        for _ in range(3):
+            handle.press("ArrowRight")
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while edited.get_attribute("src") == before:
+            assert time.monotonic() < deadline, "the Edited sound did not change after moving Pitch"
+            time.sleep(0.1)
+        expect(page.locator(".wb-render-time")).to_contain_text("sound updated in", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(1500)         # late stylesheet or script loads would show up here
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab_1366x768_after_pitch.png"))
+    finally:
+        ctx.close()
     outside = sorted({u for u in urls if not _is_local(u, lab["port"])})
     assert not outside, f"requests that left the machine: {outside}"
     assert any("/panel_dist/" in u for u in urls), "Panel's files did not come from the Jupyter server"

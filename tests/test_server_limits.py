@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from served import CHROMIUM, CHROMIUM_ARGS as ARGS, serve
+from served import playwright_api, serve
 
 from workbench.budgets import DECODED_SAMPLES, FIT_SAMPLES, MEMORY_BYTES, RENDER_CACHE_BYTES, SERVER_CACHE_BYTES
 
@@ -38,9 +38,7 @@ MB = 2**20
 #: moves by with no upload at all (measured: ~40 MB over a session's life).
 NOISE = 96 * MB
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_api()
 psutil = pytest.importorskip("psutil")
 expect = sync_api.expect
 
@@ -70,14 +68,6 @@ def server(tmp_path_factory):
         yield {"url": server.url, "pid": server.pid, "log": server.log}
     text = server.log.read_text(errors="replace")
     assert "_pending_writes" not in text, text[-3000:]       # no Bokeh model changed outside the lock
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _open(browser, server):

@@ -50,3 +50,15 @@ class View(pn.viewable.Viewer):
     """Base of the views: one reference to the shared state."""
 
     state = param.ClassSelector(class_=AppState)
+
+    def update_later(self, *events) -> None:
+        """Run ``self._update()`` once, `later`, however many changes arrive before it runs
+        (a param watcher: the events are not needed)."""
+        if getattr(self, "_update_pending", False):
+            return
+        self._update_pending = True
+
+        def run():
+            self._update_pending = False
+            self._update()
+        later(run)

@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Range1d, Span
 from bokeh.palettes import Category10
 
 from ..plotdata import SPECTRUM_MIN_HZ, strike_forces
-from .base import ACCENT, View, later, new_figure
+from .base import ACCENT, View, new_figure
 
 #: Line colours of the strikes (the first in the workbench's accent).
 COLOURS = [ACCENT, *[c for c in Category10[10] if c.lower() != "#1f77b4"]][:9]
@@ -80,18 +80,11 @@ class ForceView(View):
         self._pick.param.watch(lambda e: self._show(), "value")
         self._data: dict = {}
         self._key = None
-        self._pending = False
-        self.state.param.watch(self._on_change, ["preset", "audio_rate"])
+        self.state.param.watch(self.update_later, ["preset", "audio_rate"])
         self._update()
 
     # -- updates ------------------------------------------------------------------------
-    def _on_change(self, *events):
-        if not self._pending:
-            self._pending = True
-            later(self._update)
-
     def _update(self):
-        self._pending = False
         s = self.state
         p = s.preset
         key = None if p is None else (s.audio_rate, tuple((i.time_s, i.contact_s, i.magnitude) for i in p.impacts))

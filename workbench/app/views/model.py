@@ -8,7 +8,7 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearAxis, R
 
 from ...specs import FREQ_HZ, GAIN_DB, T60_S
 from ..plotdata import mode_rows
-from .base import ACCENT, TOOL_COLOUR, View, later, new_figure
+from .base import ACCENT, TOOL_COLOUR, View, new_figure
 from .force import ForceView
 
 
@@ -78,8 +78,7 @@ class ModelView(View):
         self._table.on_edit(self._on_table_edit)
         self._table.on_click(self._on_table_click)
         self._table_key = None
-        self._pending = False
-        s.param.watch(self._on_change, ["preset", "base"])
+        s.param.watch(self.update_later, ["preset", "base"])
         self._update()
 
     def _on_table_edit(self, event):
@@ -92,7 +91,7 @@ class ModelView(View):
         self.state.set_mode(str(row["body"]), int(row["mode"]), **{("enabled" if col == "on" else col): value})
         if self._modes_key() == before:     # rejected (out of range): show the value in force again
             self._table_key = None
-            self._on_change()
+            self.update_later()
         else:                               # the table already shows it; re-rendering would close an open editor
             self._table_key = self._modes_key()
 
@@ -103,18 +102,12 @@ class ModelView(View):
         row = self._table.value.iloc[event.row]
         self.state.set_mode(str(row["body"]), int(row["mode"]), enabled=not bool(row["on"]))
         self._table_key = None
-        self._on_change()
+        self.update_later()
 
     def _modes_key(self):
         return id(self.state.base), tuple(self.state.controls.modes)
 
-    def _on_change(self, *events):
-        if not self._pending:
-            self._pending = True
-            later(self._update)
-
     def _update(self):
-        self._pending = False
         s = self.state
         p = s.preset
         if p is None:
