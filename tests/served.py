@@ -46,6 +46,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, *, timeout_s: float, what: str) -> None:
+    """Poll ``url`` until it answers; fail the test with the end of ``log`` if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"{what} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+
 @dataclass
 class Server:
     url: str
@@ -64,16 +78,7 @@ def serve(folder: Path, *args: str, fit_workers: int = 2, start_timeout_s: float
                                  "--address", "127.0.0.1", *args],
                                 cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + start_timeout_s
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"workbench serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    wait_until_up(url, proc, log, timeout_s=start_timeout_s, what="workbench serve")
     try:
         yield Server(url=url, pid=proc.pid, log=log)
     finally:

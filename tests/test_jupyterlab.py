@@ -16,12 +16,11 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from served import free_port, playwright_api
+from served import free_port, playwright_api, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -61,16 +60,7 @@ def lab(tmp_path_factory):
                                  "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
                                 cwd=root, env=env, stdout=fh, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status", timeout=5).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    wait_until_up(f"{base}/api/status", proc, log, timeout_s=60, what="jupyter lab")
     yield {"base": base, "port": port, "log": log}
     proc.terminate()           # Jupyter shuts its kernels down on SIGTERM
     try:
