@@ -66,3 +66,42 @@ def test_the_whole_workbench_builds_on_the_demo(state):
     assert page is not None and view.load._list.value == [state.current]
     assert view.fit._modes.value == state.n_modes == 48 and view.fit._steps.value == 250
     assert "shipped demo fit" in view.fit._status.object
+
+
+def test_the_model_tab_shows_each_bodys_damping_law_or_a_note(tmp_path):
+    import numpy as np
+
+    from workbench.app.plotdata import NO_LAW
+    from workbench.app.text import escape_markdown
+    from workbench.app.views.model import ModelView
+    from workbench.damping import DampingLaw, with_laws
+
+    state = AppState.open(presets_dir=tmp_path)
+    model = ModelView(state=state)
+    view = model.damping
+    assert view._fig in [b.object for b in model.__panel__().select(pn.pane.Bokeh)]
+    # the shipped demo was fitted before damping laws: its modes, and the note for each body
+    assert state.base.object.damping is None and state.base.tool is not None
+    assert len(view._points["object"].data["freq_hz"]) == len(state.base.object.modes)
+    assert not view._laws["object"].data["freq_hz"] and not view._laws["tool"].data["freq_hz"]
+    assert view._caption.object.count(escape_markdown(NO_LAW)) == 2
+
+    lawful = with_laws(state.base)
+    state.presets.save(lawful, "lawful")
+    state.load_library_preset("lawful")
+    for body in ("object", "tool"):
+        law = DampingLaw.from_dict(getattr(state.base, body).damping.model_dump())
+        curve = view._laws[body].data
+        assert (curve["freq_hz"][0], curve["freq_hz"][-1]) == pytest.approx(law.freq_range_hz)
+        assert curve["t60_s"] == pytest.approx(list(law.t60_at(np.array(curve["freq_hz"]))))
+        assert curve["hi_s"][0] / curve["t60_s"][0] == pytest.approx(np.exp(law.spread))
+        # describe() has Markdown punctuation ("^", "(", "/"): shown escaped, as it reads
+        assert f"**{body}:** {escape_markdown(law.describe())}" in view._caption.object
+    assert NO_LAW not in view._caption.object and "^" not in view._caption.object.replace("\\^", "")
+    assert all(item.visible for item in view._fig.legend[0].items)
+
+    state.presets.save(lawful.replace(tool=None), "no_tool")
+    state.load_library_preset("no_tool")
+    assert state.base.tool is None
+    assert not view._points["tool"].data["freq_hz"] and "tool" not in view._caption.object
+    assert [item.label.value for item in view._fig.legend[0].items if item.visible] == ["object"]

@@ -20,10 +20,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 #: Layer of each top-level module or subpackage of `workbench`, bottom (0) to top.
 LAYERS = {
     "errors": 0, "version": 0, "atomic": 0, "names": 0, "specs": 0, "data": 0, "budgets": 0, "memo": 0,
+    "damping": 0,
     "functional": 1,
     "presets": 2, "audio": 2, "plots": 2, "analysis": 2,
     "synth": 3, "losses": 3,
-    "controls": 4, "edits": 4, "rendering": 4,
+    "controls": 4, "edits": 4, "rendering": 4, "levels": 4,
     "fitting": 5, "export": 5, "library": 5,
     "app": 6, "notebook": 6, "cli": 6, "__main__": 6,
 }

@@ -12,7 +12,7 @@ import torch
 
 from workbench.controls import controls_from_presets, preset_from_controls
 from workbench.edits import Edits, apply_edits
-from workbench.presets import load_preset
+from workbench.presets import default_residual, load_preset
 from workbench.rendering import PartCache, force_profile, render
 from workbench.synth import ImpactSynth, Parts
 
@@ -25,7 +25,8 @@ def preset():
 
     p = load_preset(REPO / DEMO)
     assert p.tool is not None and p.tool.modes and p.reverb.enabled
-    return p.replace(duration_s=1.0)   # the strike is at 0.57 s
+    # the strike is at 0.57 s; a quiet residual so every part is heard
+    return p.replace(duration_s=1.0, residual=default_residual(gain_db=-80.0, t60_s=0.05))
 
 
 @pytest.mark.parametrize("name", Parts.NAMES)
@@ -37,6 +38,8 @@ def test_mix_of_part_spectra_is_get_signal(preset, name):
     modes = [synth.modal_spectrum(c.freqs_hz, c.t60_s, c.gains_db)] if parts.object else []
     if parts.tool:
         modes.append(synth.modal_spectrum(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db))
+    if parts.residual:
+        modes.append(synth.residual_spectrum(c))
     mixed = synth.mix(force=synth.force_spectrum(c), modes=modes,
                       acceleration=c.acceleration if parts.acceleration else None,
                       noise=synth.noise_spectrum(c) if parts.noise else None,

@@ -88,13 +88,15 @@ def render(
     output: Path = typer.Option(..., "-o", "--output", help="Output audio file (.wav, .flac, .ogg)."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Length in seconds (default: the preset's)."),
     sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="Sample rate in Hz, 16000-96000."),
-    part: str = typer.Option("all", "--part", help="all | object | tool | dry | clean"),
+    part: str = typer.Option("all", "--part", help="all | object | tool | residual | dry | clean"),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda | mps | auto"),
     subtype: str = typer.Option("PCM_16", "--subtype", help="PCM_16 | PCM_24 | FLOAT (WAV)"),
     spectrogram: Optional[Path] = typer.Option(None, "--spectrogram", help="Also save a spectrogram PNG here."),
+    no_limit: bool = typer.Option(False, "--no-limit", help="Keep the preset's level even above -1 dBFS."),
 ):
-    """Render a preset to an audio file."""
+    """Render a preset to an audio file (lowered to a -1 dBFS peak if it is louder)."""
     from . import audio, presets
+    from .specs import HEADROOM_DBFS
     from .rendering import render as render_preset
 
     def go():
@@ -105,6 +107,11 @@ def render(
         y = render_preset(p, duration_s=duration, sample_rate=sample_rate, device=device, parts=part)
         sr = sample_rate or p.sample_rate
         peak = float(abs(y).max()) if y.size else 0.0
+        ceiling = 10.0 ** (HEADROOM_DBFS / 20.0)
+        if peak > ceiling and not no_limit:
+            out.print(f"level: lowered by {20 * math.log10(peak / ceiling):.1f} dB to a {HEADROOM_DBFS:g} dBFS peak "
+                      "(the preset is unchanged; --no-limit keeps its level)")
+            y, peak = y * (ceiling / peak), ceiling
         if peak > 1.0 and subtype != "FLOAT":
             err.print(f"[yellow]warning:[/] peak {peak:.2f} exceeds full scale; {subtype} output will clip "
                       "(use --subtype FLOAT or lower the impact magnitude)")
@@ -130,7 +137,8 @@ def info(file: Path = typer.Argument(..., help="An audio file or a preset JSON."
         if file.suffix.lower() == ".json":
             p = presets.load_preset(file)
             out.print(f"[bold]{p.name}[/]  material={p.material or '-'}  sample_rate={p.sample_rate} Hz  "
-                      f"duration={p.duration_s:g} s  impacts={len(p.impacts)}  reverb={'on' if p.reverb.enabled else 'off'}")
+                      f"duration={p.duration_s:g} s  impacts={len(p.impacts)}  reverb={'on' if p.reverb.enabled else 'off'}"
+                      f"  residual={'on' if p.residual is not None and p.residual.enabled else 'off'}")
             for label, body in (("object", p.object), ("tool", p.tool)):
                 if body is None:
                     continue
@@ -162,6 +170,8 @@ def fit(
     sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="Fit at this rate (Hz)."),
     sensitivity: float = typer.Option(SENSITIVITY.default, "--sensitivity", help=_spec_help(SENSITIVITY)),
     no_reverb: bool = typer.Option(False, "--no-reverb", help="Fit without a room reverb."),
+    no_residual: bool = typer.Option(False, "--no-residual", help="Fit without the strike's residual "
+                                     "(decaying band noise the modes do not explain)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (fits are deterministic for a seed)."),
     device: str = typer.Option("auto", "--device", help="cpu | cuda | mps | auto"),
     report: Optional[Path] = typer.Option(None, "--report", help="Folder for the resynthesised WAV and a "
@@ -199,7 +209,7 @@ def fit(
             try:
                 result = run_fit(clips, n_modes=modes, steps=steps, joint=joint, labels=labels,
                                  sample_rate=sample_rate, seed=seed, sensitivity=sensitivity,
-                                 reverb=not no_reverb, device=device, callback=on_progress, report_every=5)
+                                 reverb=not no_reverb, residual=not no_residual, device=device, callback=on_progress, report_every=5)
                 bar.update(task, completed=steps * len(result.loss_histories))
             finally:
                 bar.stop()

@@ -54,10 +54,12 @@ def _modes_array(bodies: list[ModalBody | None]):
 def controls_from_presets(presets: Sequence[Preset], *, dtype=torch.float32, device=None) -> ImpactControls:
     """Batch presets into `ImpactControls` (padding modes and impacts).
 
-    All presets of a batch must share noise and reverb band frequencies.
+    All presets of a batch must share noise and reverb band frequencies, and those with a
+    residual its band frequencies; a preset without a residual (or with it disabled) gets
+    a silent one (gain -inf dB) in a batch where others have one.
 
     Raises:
-        WorkbenchError: the presets' noise or reverb bands differ.
+        WorkbenchError: the presets' noise, reverb or residual bands differ.
     """
     presets = list(presets)
     noise_f = tuple(b.freq_hz for b in presets[0].noise.bands)
@@ -66,6 +68,12 @@ def controls_from_presets(presets: Sequence[Preset], *, dtype=torch.float32, dev
         if tuple(b.freq_hz for b in p.noise.bands) != noise_f or \
                 tuple(b.freq_hz for b in p.reverb.bands) != reverb_f:
             raise WorkbenchError(f"preset {p.name!r}: noise/reverb bands differ from {presets[0].name!r}; "
+                                 "presets rendered together must share band frequencies")
+    with_residual = [p for p in presets if p.residual is not None]
+    residual_f = tuple(b.freq_hz for b in with_residual[0].residual.bands) if with_residual else ()
+    for p in with_residual[1:]:
+        if tuple(b.freq_hz for b in p.residual.bands) != residual_f:
+            raise WorkbenchError(f"preset {p.name!r}: residual bands differ from {with_residual[0].name!r}; "
                                  "presets rendered together must share band frequencies")
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
     f, t60, g = _modes_array([p.object for p in presets])
@@ -88,6 +96,14 @@ def controls_from_presets(presets: Sequence[Preset], *, dtype=torch.float32, dev
         tool_t60_s=None if tt is None else t(tt),
         tool_gains_db=None if tg is None else t(tg),
         reverb_enabled=any(p.reverb.enabled for p in presets),
+        residual_freqs_hz=residual_f,
+        residual_gains_db=t([[b.gain_db if p.residual.enabled else -math.inf for b in p.residual.bands]
+                             if p.residual is not None else [-math.inf] * len(residual_f)
+                             for p in presets]) if with_residual else None,
+        residual_t60_s=t([[b.t60_s for b in p.residual.bands] if p.residual is not None
+                          else [specs.RESIDUAL_T60_S.default] * len(residual_f)
+                          for p in presets]) if with_residual else None,
+        residual_enabled=any(p.residual.enabled for p in with_residual),
     )
 
 
@@ -118,12 +134,13 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
         n_impacts: Keep the first ``n_impacts`` impacts (default: all of the row).
         time_offset_s: Added to every impact time (controls of a window cut from a file).
         level: Linear factor applied to the impact magnitudes and the noise (controls
-            fitted on a normalised signal); the modes are left as they are.
+            fitted on a normalised signal); the modes and the residual (both per unit
+            impulse) are left as they are.
 
     Returns:
         The preset; silent padding modes (gain <= ``SILENT_GAIN_DB``) are dropped,
         every value is clipped into its `workbench.specs` range and impact times to
-        before ``duration_s``.
+        before ``duration_s``. Controls without residual bands give ``residual=None``.
     """
     with torch.no_grad():
         f, t60, g = (_numpy(x, index) for x in (c.freqs_hz, c.t60_s, c.gains_db))
@@ -131,6 +148,7 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
         times, contacts, mags = (_numpy(x, index) for x in (c.times_s, c.contacts_s, c.magnitudes))
         acc = float(c.acceleration[index])
         noise, rg, rt = (_numpy(x, index) for x in (c.noise_gains_db, c.reverb_gains_db, c.reverb_t60_s))
+        sg, st = (_numpy(x, index) for x in (c.residual_gains_db, c.residual_t60_s))
     level_db = 20.0 * math.log10(level)
     tool_modes = _modes(tf, tt, tg)
     n_imp = len(times) if n_impacts is None else n_impacts
@@ -149,5 +167,9 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
             {"freq_hz": fq, "gain_db": float(specs.REVERB_GAIN_DB.clip(a)),
              "t60_s": float(specs.REVERB_T60_S.clip(b))}
             for fq, a, b in zip(c.reverb_freqs_hz, rg, rt)]},
+        residual=None if sg is None or not c.residual_freqs_hz else {"enabled": bool(c.residual_enabled), "bands": [
+            {"freq_hz": fq, "gain_db": float(specs.RESIDUAL_GAIN_DB.clip(a)),
+             "t60_s": float(specs.RESIDUAL_T60_S.clip(b))}
+            for fq, a, b in zip(c.residual_freqs_hz, sg, st)]},
         provenance=dict(provenance or {}),
     )

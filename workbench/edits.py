@@ -1,7 +1,7 @@
 """Relative edits of a preset: the slider resynthesis as data and one pure function.
 
 `Edits` holds every control (pitch, decay, brightness, contact time, strength, impact
-pattern, noise, reverb, tool on/off, per-mode edits); `EDIT_SPECS` declares their
+pattern, noise, reverb, residual, tool on/off, per-mode edits); `EDIT_SPECS` declares their
 ranges once (the dashboard's sliders read them); `apply_edits` is the pure map
 ``(Preset, Edits) -> Preset`` used by the dashboard, the notebook and the Habitat
 variation bank alike. Every edited value is clipped into its `workbench.specs` range,
@@ -24,7 +24,7 @@ from typing import Any
 
 from . import specs
 from .errors import WorkbenchError
-from .presets import Impact, ModalBody, Mode, NoiseBand, Preset, ReverbBand
+from .presets import Impact, ModalBody, Mode, NoiseBand, Preset, ResidualBand, ReverbBand
 from .specs import ParamSpec
 
 #: Ranges of the global resynthesis controls (relative edits of a fitted preset).
@@ -49,6 +49,8 @@ EDIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (
               doc="Change the reverb level by this many dB."),
     ParamSpec(name="reverb_decay_scale", unit="x", minimum=0.1, maximum=10.0, scale="log", default=1.0,
               doc="Multiply the reverberation time of every band."),
+    ParamSpec(name="residual_db", unit="dB", minimum=-40.0, maximum=20.0, scale="linear", default=0.0,
+              doc="Change the strike's residual (decaying band noise) level by this many dB."),
 )}
 
 #: Timing patterns: as fitted, one impact (the first), regular repeats, a bounce.
@@ -88,6 +90,8 @@ class Edits:
     reverb_db: float = 0.0
     reverb_decay_scale: float = 1.0
     reverb_on: bool = True         # False turns the preset's reverb off
+    residual_db: float = 0.0
+    residual_on: bool = True       # False turns the preset's residual off
     tool_on: bool = True           # False drops the tool's modes
     modes: tuple[ModeEdit, ...] = ()
 
@@ -159,8 +163,8 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
     """The preset with ``edits`` applied (pure; returns ``preset`` itself for no edits).
 
     Order: per-mode edits and mutes, then pitch, decay and brightness on every mode;
-    the impact pattern, then contact time and strength; noise and reverb offsets;
-    tool on/off. Every value is clipped into its `workbench.specs` range.
+    the impact pattern, then contact time and strength; noise, reverb and residual
+    offsets; reverb, residual and tool on/off. Every value is clipped into its `workbench.specs` range.
 
     Raises:
         WorkbenchError: an unknown impact pattern, or a per-mode value that is not finite.
@@ -182,8 +186,16 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
         "bands": tuple(ReverbBand.model_construct(
             freq_hz=b.freq_hz, gain_db=_clip(specs.REVERB_GAIN_DB, b.gain_db + edits.reverb_db),
             t60_s=_clip(specs.REVERB_T60_S, b.t60_s * edits.reverb_decay_scale)) for b in preset.reverb.bands)})
+    residual = preset.residual
+    if residual is not None:
+        residual = residual.model_copy(update={
+            "enabled": bool(residual.enabled and edits.residual_on),
+            "bands": tuple(ResidualBand.model_construct(
+                freq_hz=b.freq_hz, gain_db=_clip(specs.RESIDUAL_GAIN_DB, b.gain_db + edits.residual_db),
+                t60_s=b.t60_s) for b in residual.bands)})
     provenance = {**preset.provenance, "edits": edits.changed(), "edited_from": preset.name}
     return preset.model_copy(update={
         "object": _body(preset.object, "object", edits),
         "tool": _body(preset.tool, "tool", edits) if edits.tool_on else None,
-        "impacts": _impacts(preset, edits), "noise": noise, "reverb": reverb, "provenance": provenance})
+        "impacts": _impacts(preset, edits), "noise": noise, "reverb": reverb, "residual": residual,
+        "provenance": provenance})

@@ -182,7 +182,7 @@ class Workbench:
         self.state.undo()
 
     def listen(self, part: str = "edited"):
-        """An audio player for ``original``, ``fit``, ``edited``, ``object`` or ``tool`` (FLAC, lossless)."""
+        """An audio player for ``original``, ``fit``, ``edited``, ``object``, ``tool`` or ``residual`` (FLAC, lossless)."""
         if part not in self.state.audio:
             raise WorkbenchError(f"no {part} sound yet (have: {', '.join(self.state.audio)})")
         return _Flac(self.state.audio[part], self.state.audio_rate)

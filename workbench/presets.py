@@ -5,13 +5,22 @@ rename its keys::
 
     {"schema": "impact-workbench/preset", "version": 1, "name": str, "sample_rate": int,
      "duration_s": float, "material": str, "tags": [str],
-     "object": {"modes": [{"freq_hz": f, "t60_s": t, "gain_db": g}, ...]},
+     "object": {"modes": [{"freq_hz": f, "t60_s": t, "gain_db": g}, ...],
+                "damping": {"law": "power" | "rayleigh", "coefficients": {...}, "spread": s,
+                            "freq_range_hz": [lo, hi], "n_modes": n}},   # optional
      "tool": null | {"modes": [...]},
      "impacts": [{"time_s": t, "contact_s": tau, "magnitude": m}, ...],
      "acceleration": alpha,
      "noise": {"bands": [{"freq_hz": f, "gain_db": g}, ...]},
      "reverb": {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
+     "residual": null | {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
      "provenance": {...}}
+
+``residual`` (added later, optional) is the strike's decaying band noise that the modes
+do not explain (`workbench.functional.residual`); a file without it (null or absent)
+has no residual and renders as it did before the key existed. ``damping`` (added later,
+optional, per body) is the body's fitted damping law (`workbench.damping`); it informs
+reports and physical edits, while each mode's ``t60_s`` stays what renders.
 
 Ranges come from `workbench.specs`; an out-of-range or missing value raises
 `WorkbenchError` naming the file, the field and the value. Numbers are strict (ints
@@ -35,6 +44,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import numbers
 import os
 import unicodedata
@@ -117,10 +127,37 @@ class Mode(_Model):
     gain_db: GainDb
 
 
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return value
+
+
+class Damping(_Model):
+    """A body's fitted damping law (`workbench.damping.DampingLaw`): how its decay rate
+    grows with frequency. Informative (reports, physical edits): the modes' own
+    ``t60_s`` are what renders."""
+
+    law: Literal["power", "rayleigh"]
+    coefficients: dict[str, Annotated[float, Strict(), AfterValidator(_finite)]]
+    spread: Annotated[float, Strict(), Field(ge=0.0, le=50.0)] = 0.0
+    freq_range_hz: tuple[FreqHz, FreqHz]
+    n_modes: Annotated[int, BeforeValidator(_whole_number), Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _coefficients(self):
+        need = {"power": {"c", "p"}, "rayleigh": {"a", "b"}}[self.law]
+        if set(self.coefficients) != need:
+            raise ValueError(f"a {self.law} law has coefficients {sorted(need)}, got {sorted(self.coefficients)}")
+        return self
+
+
 class ModalBody(_Model):
-    """A resonating body (the struck object or the striking tool)."""
+    """A resonating body (the struck object or the striking tool), with its damping law
+    when a fit measured one."""
 
     modes: Annotated[tuple[Mode, ...], BeforeValidator(lambda v: _within(MODES_PER_BODY, v))]
+    damping: Damping | None = None
 
 
 class Impact(_Model):
@@ -140,6 +177,12 @@ class ReverbBand(_Model):
     freq_hz: FreqHz
     gain_db: _bounded(specs.REVERB_GAIN_DB)
     t60_s: _bounded(specs.REVERB_T60_S)
+
+
+class ResidualBand(_Model):
+    freq_hz: FreqHz
+    gain_db: _bounded(specs.RESIDUAL_GAIN_DB)
+    t60_s: _bounded(specs.RESIDUAL_T60_S)
 
 
 def _increasing(bands) -> None:
@@ -171,6 +214,18 @@ class Reverb(_Model):
         return self
 
 
+class Residual(_Model):
+    """The strike's residual: per-band onset level and T60 of decaying band noise driven by F."""
+
+    enabled: StrictBool = True
+    bands: Annotated[tuple[ResidualBand, ...], BeforeValidator(lambda v: _within(BANDS, v))] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self):
+        _increasing(self.bands)
+        return self
+
+
 def default_noise(gain_db: float = specs.NOISE_GAIN_DB.default) -> Noise:
     return Noise(bands=tuple(NoiseBand(freq_hz=f, gain_db=gain_db) for f in specs.NOISE_BAND_FREQS_HZ))
 
@@ -179,6 +234,13 @@ def default_reverb(enabled: bool = False) -> Reverb:
     return Reverb(enabled=enabled, bands=tuple(
         ReverbBand(freq_hz=f, gain_db=specs.REVERB_GAIN_DB.default, t60_s=specs.REVERB_T60_S.default)
         for f in specs.REVERB_BAND_FREQS_HZ))
+
+
+def default_residual(enabled: bool = True, gain_db: float = specs.RESIDUAL_GAIN_DB.default,
+                     t60_s: float = specs.RESIDUAL_T60_S.default) -> Residual:
+    """A residual on `workbench.specs.RESIDUAL_BAND_FREQS_HZ` with every band at ``gain_db``, ``t60_s``."""
+    return Residual(enabled=enabled, bands=tuple(
+        ResidualBand(freq_hz=f, gain_db=gain_db, t60_s=t60_s) for f in specs.RESIDUAL_BAND_FREQS_HZ))
 
 
 class Preset(_Model):
@@ -197,6 +259,7 @@ class Preset(_Model):
     acceleration: _bounded(specs.ACCELERATION) = specs.ACCELERATION.default
     noise: Noise = Field(default_factory=default_noise)
     reverb: Reverb = Field(default_factory=default_reverb)
+    residual: Residual | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -220,8 +283,15 @@ class Preset(_Model):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with the file's key names."""
-        return self.model_dump(mode="json", by_alias=True)
+        """Plain JSON-ready dict with the file's key names (no ``residual`` key without one,
+        so a preset from before the key existed is written back as it was)."""
+        data = self.model_dump(mode="json", by_alias=True)
+        if data.get("residual") is None:
+            data.pop("residual", None)
+        for body in (data.get("object"), data.get("tool")):
+            if body is not None and body.get("damping") is None:
+                body.pop("damping", None)
+        return data
 
     def replace(self, **changes) -> "Preset":
         """A validated copy with top-level fields changed."""
@@ -255,7 +325,8 @@ def _format_error(err: ValidationError, source: str) -> str:
 def _check_sizes(data: dict, source: str) -> None:
     """The list budgets (modes per body, impacts, bands), checked before any item is validated."""
     for key, field, budget in (("object", "modes", MODES_PER_BODY), ("tool", "modes", MODES_PER_BODY),
-                               ("noise", "bands", BANDS), ("reverb", "bands", BANDS)):
+                               ("noise", "bands", BANDS), ("reverb", "bands", BANDS),
+                               ("residual", "bands", BANDS)):
         part = data.get(key)
         items = part.get(field) if isinstance(part, dict) else None
         if isinstance(items, (list, tuple)):

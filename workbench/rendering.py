@@ -1,9 +1,9 @@
 """Render presets to audio: the public entry point over `workbench.synth`.
 
 * `render` / `render_batch` - presets (or preset files) to waveforms.
-* `PartCache` - renders a preset's full sound and its object-only and tool-only parts
-  through `ImpactSynth`'s per-part spectra, caching each part (contact force, object
-  modes, tool modes, noise, room) by its parameters, so an edit that moves one of them
+* `PartCache` - renders a preset's full sound and its object-only, tool-only and
+  residual-only parts through `ImpactSynth`'s per-part spectra, caching each part
+  (contact force, object modes, tool modes, residual, noise, room) by its parameters, so an edit that moves one of them
   re-renders only that one. The dashboard and the notebook use it for slider edits.
 * `force_profile` - the contact force F(t) of a preset (plots, reports).
 
@@ -15,7 +15,7 @@ Example:
     >>> cache = PartCache()
     >>> out = cache.render(p)
     >>> sorted(out), out["all"].shape, bool(abs(out["all"] - render(p, device="cpu")).max() < 1e-6)
-    (['all', 'object', 'tool'], (8000,), True)
+    (['all', 'object', 'residual', 'tool'], (8000,), True)
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def render(
         duration_s: Length in seconds (default: the preset's ``duration_s``).
         sample_rate: Output rate in Hz, 16-96 kHz (default: the preset's).
         device: torch device (``None``: GPU when there is one, else CPU).
-        parts: ``all``, ``object``, ``tool``, ``dry`` or ``clean`` (see `Parts.named`).
+        parts: ``all``, ``object``, ``tool``, ``residual``, ``dry`` or ``clean`` (see `Parts.named`).
 
     Returns:
         (n_samples,) float32 numpy array.
@@ -147,8 +147,9 @@ def force_profile(preset: Preset, *, duration_s: float | None = None, sample_rat
             controls_from_presets([preset], dtype=dtype))[0].numpy()
 
 
-#: The sounds `PartCache.render` can make: everything, the object's modes alone, the tool's alone.
-CACHED_PARTS = ("all", "object", "tool")
+#: The sounds `PartCache.render` can make: everything, the object's modes alone, the tool's
+#: alone, the residual alone (each dry, without noise, like `Parts.named`).
+CACHED_PARTS = ("all", "object", "tool", "residual")
 
 
 class _LRU(OrderedDict):
@@ -171,11 +172,16 @@ def _modes_key(body) -> tuple:
     return () if body is None else tuple((m.freq_hz, m.t60_s, m.gain_db) for m in body.modes)
 
 
+def _residual_key(residual) -> tuple:
+    return () if residual is None or not residual.enabled else \
+        tuple((b.freq_hz, b.gain_db, b.t60_s) for b in residual.bands)
+
+
 class PartCache:
     """Render presets like `render`, re-using every unchanged part of the signal chain.
 
     Each part's spectrum comes from `ImpactSynth` (`force_spectrum`, `modal_spectrum`,
-    `noise_spectrum`, `room_spectrum`) and the sound from `ImpactSynth.mix`, so there
+    `residual_spectrum`, `noise_spectrum`, `room_spectrum`) and the sound from `ImpactSynth.mix`, so there
     is one signal chain; the parts are cached by the preset values they depend on.
     Not thread-safe: one cache per session.
 
@@ -187,9 +193,9 @@ class PartCache:
 
     def __init__(self, max_bytes: int = RENDER_CACHE_BYTES.limit):
         self._synths = _LRU(2)
-        share = max_bytes // 8           # each of the five parts, and the outputs (three eighths)
-        self._parts = {k: ByteLRU(share) for k in ("force", "object", "tool", "noise", "room")}
-        self._outputs = ByteLRU(max_bytes - 5 * share)
+        share = max_bytes // 9           # each of the six parts, and the outputs (three ninths)
+        self._parts = {k: ByteLRU(share) for k in ("force", "object", "tool", "residual", "noise", "room")}
+        self._outputs = ByteLRU(max_bytes - 6 * share)
 
     def clear(self) -> None:
         """Drop every cached part and sound (frees their memory)."""
@@ -199,7 +205,7 @@ class PartCache:
 
     def render(self, preset: Preset, parts: Sequence[str] = CACHED_PARTS, *, duration_s: float | None = None,
                sample_rate: int | None = None) -> dict[str, np.ndarray]:
-        """{part: (n_samples,) float32} for ``parts`` among ``all``, ``object``, ``tool``.
+        """{part: (n_samples,) float32} for ``parts`` among ``all``, ``object``, ``tool``, ``residual``.
 
         Arrays are read-only and shared: an unchanged part returns the same object.
 
@@ -222,6 +228,7 @@ class PartCache:
         k_force = base + (tuple((i.time_s, i.contact_s, i.magnitude) for i in preset.impacts),)
         k_obj = base + (_modes_key(preset.object),)
         k_tool = base + (_modes_key(preset.tool),)
+        k_residual = base + (_residual_key(preset.residual),)
         k_noise = base + (tuple((b.freq_hz, b.gain_db) for b in preset.noise.bands),)
         k_room = base + (preset.reverb.enabled, tuple((b.freq_hz, b.gain_db, b.t60_s) for b in preset.reverb.bands))
         has_tool = bool(preset.tool is not None and preset.tool.modes)
@@ -230,7 +237,7 @@ class PartCache:
         def force():
             return cached["force"].get_or(k_force, lambda: synth.force_spectrum(c()))
 
-        def modes(with_object: bool, with_tool: bool) -> list[torch.Tensor]:
+        def modes(with_object: bool, with_tool: bool, with_residual: bool) -> list[torch.Tensor]:
             out = []
             if with_object:
                 out.append(cached["object"].get_or(k_obj, lambda: synth.modal_spectrum(
@@ -238,6 +245,8 @@ class PartCache:
             if with_tool and has_tool:
                 out.append(cached["tool"].get_or(k_tool, lambda: synth.modal_spectrum(
                     c().tool_freqs_hz, c().tool_t60_s, c().tool_gains_db)))
+            if with_residual and k_residual[-1]:
+                out.append(cached["residual"].get_or(k_residual, lambda: synth.residual_spectrum(c())))
             return out
 
         def finish(y: torch.Tensor | None) -> np.ndarray:
@@ -248,14 +257,15 @@ class PartCache:
         def make(part: str) -> np.ndarray:
             if part == "all":
                 return finish(synth.mix(
-                    force=force(), modes=modes(True, True),
+                    force=force(), modes=modes(True, True, True),
                     acceleration=torch.tensor([preset.acceleration], dtype=torch.float32),
                     noise=cached["noise"].get_or(k_noise, lambda: synth.noise_spectrum(c())),
                     room=cached["room"].get_or(k_room, lambda: synth.room_spectrum(c()))))
-            chosen = modes(part == "object", part == "tool")
+            chosen = modes(part == "object", part == "tool", part == "residual")
             return finish(synth.mix(force=force(), modes=chosen) if chosen else None)
 
-        keys = {"all": ("all", k_force, k_obj, k_tool, k_noise, k_room, preset.acceleration),
-                "object": ("object", k_force, k_obj), "tool": ("tool", k_force, k_tool)}
+        keys = {"all": ("all", k_force, k_obj, k_tool, k_residual, k_noise, k_room, preset.acceleration),
+                "object": ("object", k_force, k_obj), "tool": ("tool", k_force, k_tool),
+                "residual": ("residual", k_force, k_residual)}
         with torch.no_grad():
             return {part: self._outputs.get_or(keys[part], lambda: make(part)) for part in parts}

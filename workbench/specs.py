@@ -14,6 +14,11 @@ Conventions (physical units throughout):
 * Noise band gains: if every band has gain g dB the noise is white with RMS 10**(g/20).
 * Reverb band gains: for white input, band b's wet energy relative to the dry sound
   is 10**(gain_db/10) * t60_s / 13.8 (13.8 = 2 * 6.908).
+* Residual band gains (the noisy part of a strike that modes do not explain, Su et al.
+  eq. 5-6): per unit impulse of contact force, band b rings as noise whose power
+  spectral density starts at 10**(gain_db/10) per Hz and decays 60 dB in t60_s,
+  independent of the sample rate: an octave band centred at f Hz starts at an RMS of
+  about 10**(gain_db/20) * sqrt(0.95 f) (1 kHz at -40 dB: 0.31).
 
 Example:
     >>> FREQ_HZ.contains(440.0), FREQ_HZ.contains(30_000.0), float(T60_S.clip(100.0))
@@ -30,6 +35,8 @@ import numpy as np
 
 #: 3 ln 10: an amplitude envelope exp(-T60_DECAY * t / t60) falls 60 dB at t60.
 T60_DECAY = 3.0 * math.log(10.0)
+#: Default ceiling of every render and export the workbench writes, in dB re full scale (1.0).
+HEADROOM_DBFS = -1.0
 
 Scale = Literal["linear", "log"]
 
@@ -118,9 +125,17 @@ REVERB_GAIN_DB = ParamSpec(name="gain_db", unit="dB", minimum=-80.0, maximum=20.
 REVERB_T60_S = ParamSpec(name="t60_s", unit="s", minimum=0.02, maximum=10.0, scale="log",
     default=0.4, doc="Reverberation time in this band.")
 
+# Residual: exponentially decaying band noise excited by each strike (not stationary, not the room).
+RESIDUAL_GAIN_DB = ParamSpec(name="gain_db", unit="dB", minimum=-160.0, maximum=0.0, scale="linear",
+    default=-80.0, doc="Residual (strike noise) onset level in this band, dB re 1/Hz per unit impulse.")
+RESIDUAL_T60_S = ParamSpec(name="t60_s", unit="s", minimum=0.005, maximum=2.0, scale="log",
+    default=0.05, doc="Time for the residual in this band to decay by 60 dB.")
+
 # Band layouts (centre frequencies) used by new presets and by the fitter.
 NOISE_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(40.0, 16_000.0, 16).round(1))
 REVERB_BAND_FREQS_HZ = tuple(float(f) for f in np.geomspace(63.0, 16_000.0, 9).round(1))
+#: The residual uses the reverb's (octave-spaced) band centres.
+RESIDUAL_BAND_FREQS_HZ = REVERB_BAND_FREQS_HZ
 
 # Sample rates the renderer and audio loader accept.
 SAMPLE_RATE = ParamSpec(name="sample_rate", unit="Hz", minimum=16_000, maximum=96_000, scale="linear",
@@ -135,3 +150,4 @@ MODE_SPECS = (FREQ_HZ, T60_S, GAIN_DB)
 IMPACT_SPECS = (TIME_S, CONTACT_S, MAGNITUDE)
 NOISE_SPECS = (NOISE_GAIN_DB,)
 REVERB_SPECS = (REVERB_GAIN_DB, REVERB_T60_S)
+RESIDUAL_SPECS = (RESIDUAL_GAIN_DB, RESIDUAL_T60_S)

@@ -1,14 +1,16 @@
 """The impact synthesiser: DiffImpact eq. (1) as a small torch module.
 
-    W = [F * (alpha + IR_object [+ IR_tool]) + N] * (delta + IR_room)
+    W = [F * (alpha + IR_object [+ IR_tool] [+ IR_residual]) + N] * (delta + IR_room)
 
-read as a signal chain: contact force -> modal banks -> convolve -> add noise -> reverb.
+read as a signal chain: contact force -> modal banks and residual -> convolve -> add noise
+-> reverb. The residual (Su et al. eq. 5-6, `workbench.functional.residual`) is decaying
+band noise driven by F, so it starts at every strike; N is the stationary background.
 `ImpactControls` holds the physical values (batched tensors); `ImpactSynth.get_signal`
 renders them. Whatever produces controls (a preset, the fitter's unconstrained
 variables, dashboard sliders) lives above this module.
 
 The chain is also exposed part by part: `force_spectrum`, `modal_spectrum`,
-`noise_spectrum` and `room_spectrum` return each part's spectrum and `mix` combines
+`residual_spectrum`, `noise_spectrum` and `room_spectrum` return each part's spectrum and `mix` combines
 chosen ones, so `workbench.rendering.PartCache` can re-render only the parts an edit
 touches through the same code (`get_signal` is these steps in order).
 
@@ -40,6 +42,7 @@ from .errors import WorkbenchError
 from .functional.contact import contact_force
 from .functional.modal import modal_ir
 from .functional.noise import noise_spectrum
+from .functional.residual import RESIDUAL_SEED, residual_ir
 from .functional.reverb import reverb_ir
 from .functional.spectral import fast_fft_length, irfft, rfft
 
@@ -61,17 +64,20 @@ class Parts:
     acceleration: bool = True
     noise: bool = True
     reverb: bool = True
+    residual: bool = True
 
-    NAMES = ("all", "object", "tool", "dry", "clean")
+    NAMES = ("all", "object", "tool", "residual", "dry", "clean")
 
     @classmethod
     def named(cls, name: str) -> "Parts":
-        """``all``; ``object`` / ``tool`` (that modal bank alone, dry, no noise);
+        """``all``; ``object`` / ``tool`` / ``residual`` (that part alone, dry, no noise);
         ``dry`` (everything but the room); ``clean`` (everything but the noise)."""
+        alone = dict(object=False, tool=False, acceleration=False, noise=False, reverb=False, residual=False)
         table = {
             "all": cls(),
-            "object": cls(tool=False, acceleration=False, noise=False, reverb=False),
-            "tool": cls(object=False, acceleration=False, noise=False, reverb=False),
+            "object": cls(**{**alone, "object": True}),
+            "tool": cls(**{**alone, "tool": True}),
+            "residual": cls(**{**alone, "residual": True}),
             "dry": cls(reverb=False),
             "clean": cls(noise=False),
         }
@@ -85,7 +91,9 @@ class ImpactControls:
     """Physical parameters of a batch of impact sounds (all tensors share dtype and device).
 
     Shapes: ``batch`` leading; K object modes, Kt tool modes, M impacts, Bn noise bands,
-    Be reverb bands. Padding modes/impacts are silent with gain -inf dB / magnitude 0.
+    Be reverb bands, Br residual bands. Padding modes/impacts are silent with gain -inf dB /
+    magnitude 0. The residual fields are optional (None or ``residual_enabled=False``:
+    no residual, the sound of the model without it).
     """
 
     freqs_hz: torch.Tensor            # (batch, K)
@@ -104,6 +112,15 @@ class ImpactControls:
     tool_t60_s: torch.Tensor | None = None
     tool_gains_db: torch.Tensor | None = None
     reverb_enabled: bool = True
+    residual_freqs_hz: tuple[float, ...] = ()
+    residual_gains_db: torch.Tensor | None = None    # (batch, Br)
+    residual_t60_s: torch.Tensor | None = None       # (batch, Br)
+    residual_enabled: bool = True
+
+    @property
+    def has_residual(self) -> bool:
+        """Whether the residual is rendered (enabled, with bands)."""
+        return bool(self.residual_enabled and self.residual_freqs_hz and self.residual_gains_db is not None)
 
     @property
     def batch_size(self) -> int:
@@ -122,19 +139,21 @@ class ImpactSynth(torch.nn.Module):
     Args:
         sample_rate: Sample rate in Hz.
         n_samples: Length of the rendered sound.
-        noise_seed, reverb_seed: Seeds of the fixed noise sources (the render is
-            deterministic for given controls).
+        noise_seed, reverb_seed, residual_seed: Seeds of the fixed noise sources (the
+            render is deterministic for given controls; the three are independent).
 
     Shape:
         controls with batch size Z -> (Z, n_samples)
     """
 
-    def __init__(self, *, sample_rate: float, n_samples: int, noise_seed: int = 0, reverb_seed: int = 1):
+    def __init__(self, *, sample_rate: float, n_samples: int, noise_seed: int = 0, reverb_seed: int = 1,
+                 residual_seed: int = RESIDUAL_SEED):
         super().__init__()
         self.sample_rate = float(sample_rate)
         self.n_samples = int(n_samples)
         self.noise_seed = noise_seed
         self.reverb_seed = reverb_seed
+        self.residual_seed = residual_seed
         self.n_fft = fast_fft_length(2 * self.n_samples)
 
     def contact_force(self, c: ImpactControls) -> torch.Tensor:
@@ -156,6 +175,20 @@ class ImpactSynth(torch.nn.Module):
         """(batch, n_fft // 2 + 1) response of one modal bank per unit impulse of force
         (the object's or the tool's: ``c.freqs_hz, c.t60_s, c.gains_db`` or ``c.tool_*``)."""
         return rfft(self.modal_ir(freqs_hz, t60_s, gains_db, scale=1 / self.sample_rate), self.n_fft)
+
+    def residual_ir(self, c: ImpactControls) -> torch.Tensor | None:
+        """(batch, n_samples) residual response per unit impulse of force, in the convention
+        of ``modal_ir(..., scale=1 / sample_rate)`` (None when the controls have no residual)."""
+        if not c.has_residual:
+            return None
+        return residual_ir(c.residual_freqs_hz, c.residual_gains_db, c.residual_t60_s, n_samples=self.n_samples,
+                           sample_rate=self.sample_rate, seed=self.residual_seed)
+
+    def residual_spectrum(self, c: ImpactControls) -> torch.Tensor | None:
+        """(batch, n_fft // 2 + 1) spectrum of `residual_ir` (None without a residual); it
+        goes into ``mix``'s ``modes`` beside the modal banks."""
+        ir = self.residual_ir(c)
+        return None if ir is None else rfft(ir, self.n_fft)
 
     def noise_spectrum(self, c: ImpactControls) -> torch.Tensor:
         """(batch, n_fft // 2 + 1) spectrum of the background noise N."""
@@ -181,7 +214,7 @@ class ImpactSynth(torch.nn.Module):
 
         Args:
             force: Spectrum of F (needed when ``modes`` or ``acceleration`` are given).
-            modes: Spectra of the modal banks to include (object, tool).
+            modes: Spectra of the responses to F to include (object, tool, residual).
             acceleration: (batch,) alpha, the click of the contact itself (None: left out).
             noise: Spectrum of N (None: left out).
             room: Spectrum of R (None: dry).
@@ -209,12 +242,15 @@ class ImpactSynth(torch.nn.Module):
     def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         """Render the sound of ``c``; ``parts`` selects separated sources."""
         sr = self.sample_rate
-        modal = None                       # object + tool modes share the force: one transform
+        modal = None                       # object + tool modes (+ residual) share the force: one transform
         if parts.object:
             modal = self.modal_ir(c.freqs_hz, c.t60_s, c.gains_db, scale=1 / sr)
         if parts.tool and c.tool_freqs_hz is not None:
             tool = self.modal_ir(c.tool_freqs_hz, c.tool_t60_s, c.tool_gains_db, scale=1 / sr)
             modal = tool if modal is None else modal + tool
+        residual = self.residual_ir(c) if parts.residual else None     # driven by F too: same transform
+        if residual is not None:
+            modal = residual if modal is None else modal + residual
         modes = () if modal is None else (rfft(modal, self.n_fft),)   # zero-padded to n_fft >= 2n
         acceleration = c.acceleration if parts.acceleration else None
         y = self.mix(force=lambda: self.force_spectrum(c), modes=modes, acceleration=acceleration,

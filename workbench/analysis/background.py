@@ -4,8 +4,8 @@ After Su et al. (``papers/001_*.txt``, eq. 5-6): the residual environment is
 exponentially decaying band-filtered noise over a stationary noise floor. Both are
 measured per band here, as starting points for the fitter:
 
-* noise floor: the power spectrum before the onset (or of the quietest stretch after
-  it, when no quiet lead-in precedes the strike), the median over each band's bins;
+* noise floor: the power spectrum of the file's quietest stretch (where nothing rings:
+  a lead-in, a pause, the tail; `noise_psd`), the median over each band's bins;
 * room decay: Schroeder backward integration of each band's energy above its noise.
 
 Shared with `workbench.analysis.modes`: the onset, the noise window and its spectrum.
@@ -35,8 +35,8 @@ __all__ = ["estimate_noise_bands", "estimate_room_decay"]
 MAX_ANALYSIS_S = 4.0
 # Noise spectra use windows of about this length.
 _NOISE_WINDOW_S = 0.04
-# Without enough quiet signal before the onset, noise is measured on the quietest
-# stretch of this length (or a quarter of what is left, if shorter) after it.
+# Noise is measured on the file's quietest stretch of this length (or a quarter of the
+# file, if shorter).
 _QUIET_S = 0.25
 _ROOM_T60_RANGE_S = (0.05, 5.0)
 # A band's decay is measured only if its energy peaks this far above its noise; other
@@ -59,28 +59,29 @@ def noise_window(sample_rate: int) -> int:
     return int(2 ** np.round(np.log2(_NOISE_WINDOW_S * sample_rate)))
 
 
-def noise_psd(audio: np.ndarray, sample_rate: int, onset: int, n_fft: int) -> np.ndarray:
+def noise_psd(audio: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
     """Background noise power per rfft bin, in units where white noise of variance s^2 gives s^2.
 
-    From the part before the onset if it holds at least ``_QUIET_S`` (less 5 ms of
-    guard), else from the quietest ``_QUIET_S`` stretch after the onset.
+    Background noise is stationary: it is measured where nothing rings, the quietest
+    ``_QUIET_S`` stretch of the whole file (a quiet lead-in before the first strike, a
+    pause between strikes, or the tail after the ring has died; a quarter of the file
+    when it is shorter than four such stretches). A file that fades to digital silence
+    has no background noise: there the floor is (near) zero, and the modes' own
+    least-squares test decides. The ring of an earlier strike is never taken for noise,
+    as it was when the part before the fitted strike was used.
     """
     hop = n_fft // 2
-    guard = int(0.005 * sample_rate)
     window = scipy.signal.get_window("hann", n_fft)
-    before_onset = onset - guard >= max(int(_QUIET_S * sample_rate), n_fft)
-    region = audio[: onset - guard] if before_onset else audio[onset:]
+    region = np.asarray(audio, np.float64)
     if len(region) < n_fft:
         region = np.pad(region, (0, n_fft - len(region)))
-    spec = librosa.stft(np.asarray(region, np.float64), n_fft=n_fft, hop_length=hop, center=False, window=window)
-    power = np.abs(spec) ** 2
-    if not before_onset:
-        # Quietest stretch: the run of frames with the least total energy.
-        n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
-        energy = scipy.ndimage.uniform_filter1d(power.sum(0), n_run, mode="nearest")
-        centre = int(np.argmin(energy))
-        power = power[:, max(centre - n_run // 2, 0) : centre - n_run // 2 + n_run]
-    return power.mean(axis=1) / np.sum(window**2)
+    power = np.abs(librosa.stft(region, n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
+    frame_energy = power.sum(0)
+    n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
+    energy = scipy.ndimage.uniform_filter1d(frame_energy, n_run, mode="nearest")
+    centre = int(np.argmin(energy))
+    start = min(max(centre - n_run // 2, 0), power.shape[1] - n_run)
+    return power[:, start:start + n_run].mean(axis=1) / np.sum(window**2)
 
 
 def _band_edges(band_freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -103,9 +104,8 @@ def estimate_noise_bands(
 ) -> np.ndarray:
     """Stationary background noise level per band.
 
-    Measured before the onset if at least 0.25 s precede it, else on the quietest
-    0.25 s after it. Within a band the median over bins is used, so residual mode
-    lines do not raise the level.
+    Measured on the file's quietest 0.25 s (`noise_psd`). Within a band the median over
+    bins is used, so mode lines still ringing there do not raise the level.
 
     Args:
         audio: (n_samples,) one channel.
@@ -125,7 +125,8 @@ def estimate_noise_bands(
     band_freqs_hz = np.asarray(band_freqs_hz, dtype=np.float64)
     n_fft = noise_window(sample_rate)
     band = _band_index(n_fft, sample_rate, band_freqs_hz)
-    noise = noise_psd(audio, sample_rate, onset_index(audio, sample_rate, onset_s), n_fft)
+    onset_index(audio, sample_rate, onset_s)        # checks onset_s
+    noise = noise_psd(audio, sample_rate, n_fft)
     bins = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     gains = np.empty(len(band_freqs_hz))
     for b, centre in enumerate(band_freqs_hz):
@@ -165,7 +166,7 @@ def estimate_room_decay(
     hop = n_fft // 4
     band = _band_index(n_fft, sample_rate, band_freqs_hz)
     onset = onset_index(audio, sample_rate, onset_s)
-    noise = noise_psd(audio, sample_rate, onset, n_fft)
+    noise = noise_psd(audio, sample_rate, n_fft)
     segment = audio[onset : onset + int(MAX_ANALYSIS_S * sample_rate)]
     segment = np.pad(segment, (0, max(0, n_fft - len(segment))))
     window = scipy.signal.get_window("hann", n_fft)

@@ -33,6 +33,7 @@ from ..errors import WorkbenchError
 from ..specs import T60_DECAY  # 3 ln 10: exp(-T60_DECAY t / t60) falls 60 dB at t60
 from .background import MAX_ANALYSIS_S, noise_psd, noise_window, onset_index
 from .detect import _check_audio
+from .rings import ringing_peaks
 
 __all__ = ["ModeEstimate", "estimate_contact_s", "estimate_modes"]
 
@@ -66,12 +67,17 @@ _MAX_CORRELATION = 0.9
 # Decay fits use frames at least this far above the noise floor.
 _FIT_FLOOR_DB = 10.0
 _T60_RANGE_S = (1e-3, 30.0)
+# A ringing peak (`workbench.analysis.rings`) is a new candidate when no spectral peak
+# of the long FFT lies within this fraction of it.
+_RING_MATCH = 0.003
+# Ringing peaks sought per requested mode.
+_RINGS_PER_MODE = 1
 
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ModeEstimate:
-    """Modes of a recording, sorted by amplitude (descending).
+    """Modes of a recording, sorted by energy (amplitude^2 x T60, descending).
 
     Attributes:
         freqs_hz: (n_found,) mode frequencies in Hz.
@@ -225,10 +231,21 @@ def _least_squares(
 
 
 def _candidate_modes(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_fft: int,
-                     min_freq_hz: float, max_freq_hz: float, n_max: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frequencies and T60s of the (at most n_max) loudest spectral peaks that decay like modes."""
+                     min_freq_hz: float, max_freq_hz: float, n_max: int,
+                     rings: np.ndarray = np.zeros(0)) -> tuple[np.ndarray, np.ndarray]:
+    """Frequencies and T60s of the (at most n_max) loudest spectral peaks that decay like
+    modes, plus the ringing peaks ``rings`` (Hz) that none of them lies near."""
     candidates, width_t60 = _find_peaks(segment, sample_rate, noise, noise_fft, min_freq_hz, max_freq_hz)
     freqs, width_t60 = candidates[:n_max], width_t60[:n_max]
+    rings = np.asarray([f for f in rings if min_freq_hz <= f <= max_freq_hz
+                        and (len(freqs) == 0 or np.min(np.abs(freqs / f - 1)) > _RING_MATCH)])
+    if len(rings):
+        # A ring the long FFT missed (a short mode smeared by the taper, or a close pair):
+        # its decay comes from the track (the width fallback: a 0.5 s window's resolution).
+        # (``freqs`` stays a prefix of ``candidates``: index i is the same peak in both.)
+        candidates = np.concatenate([freqs, rings, candidates[len(freqs):]])
+        freqs = candidates[:len(freqs) + len(rings)]
+        width_t60 = np.concatenate([width_t60, np.full(len(rings), T60_DECAY / (2.0 * np.pi * 2.0))])
     # Window per mode: separates the nearest other peak by ~3 Hann bins, within
     # [~5 ms, a quarter of the segment].
     min_window = int(2 ** np.round(np.log2(0.005 * sample_rate)))
@@ -273,6 +290,7 @@ def estimate_modes(
     *,
     n_modes: int,
     onset_s: float | None = None,
+    end_s: float | None = None,
     min_freq_hz: float = 20.0,
     max_freq_hz: float | None = None,
 ) -> ModeEstimate:
@@ -292,11 +310,14 @@ def estimate_modes(
             clear of the noise.
         onset_s: Onset of the impact in seconds; default: the first detected impact
             (or 0 when none is found).
+        end_s: End of the analysed ring in seconds (e.g. the next strike: a second
+            strike inside the segment combs the long FFT); default: 4 s after the onset.
         min_freq_hz: Lowest mode frequency in Hz.
         max_freq_hz: Highest mode frequency in Hz; default 0.45 * sample_rate.
 
     Returns:
-        The modes, sorted by amplitude, descending.
+        The modes, sorted by energy (amplitude^2 x T60: a quieter mode that rings
+        long is heard more than a louder one that dies at once), descending.
 
     Raises:
         WorkbenchError: On a bad argument.
@@ -311,12 +332,15 @@ def estimate_modes(
             f"got min_freq_hz={min_freq_hz}, max_freq_hz={max_freq_hz} (sample_rate={sample_rate})"
         )
     onset = onset_index(audio, sample_rate, onset_s)
-    segment = audio[onset : onset + int(MAX_ANALYSIS_S * sample_rate)]
+    stop = onset + int(MAX_ANALYSIS_S * sample_rate)
+    if end_s is not None:
+        stop = min(stop, max(onset + 1, int(round(end_s * sample_rate))))
+    segment = audio[onset:stop]
     empty = ModeEstimate(np.zeros(0), np.zeros(0), np.zeros(0))
     if len(segment) < 64:
         return empty
     noise_fft = noise_window(sample_rate)
-    noise = _noise_floor(noise_psd(audio, sample_rate, onset, noise_fft), noise_fft, sample_rate)
+    noise = _noise_floor(noise_psd(audio, sample_rate, noise_fft), noise_fft, sample_rate)
     search = (noise, noise_fft, min_freq_hz, max_freq_hz)
 
     def fit(freqs: np.ndarray, t60: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -329,7 +353,9 @@ def estimate_modes(
 
     # More candidates than asked for: noise peaks on the skirts of strong modes are
     # only told apart once the modes are fitted jointly (they come out at noise level).
-    freqs, t60 = _candidate_modes(segment, sample_rate, *search, 2 * n_modes + 4)
+    rings = ringing_peaks(audio, sample_rate, onset_s=onset / sample_rate, n_peaks=_RINGS_PER_MODE * n_modes,
+                          min_freq_hz=max(min_freq_hz, 20.0), min_snr_db=_MODE_SNR_DB)
+    freqs, t60 = _candidate_modes(segment, sample_rate, *search, 2 * n_modes + 4, rings)
     if 0 < len(freqs):
         _, pairs, passed = fit(freqs, t60)
         freqs, t60, pairs = freqs[passed], t60[passed], pairs[passed]
@@ -347,7 +373,7 @@ def estimate_modes(
         return empty
     amplitudes, _, passed = fit(freqs, t60)
     keep = np.flatnonzero(passed)
-    keep = keep[np.argsort(-amplitudes[keep])][:n_modes]
+    keep = keep[np.argsort(-amplitudes[keep] ** 2 * t60[keep])][:n_modes]
     return ModeEstimate(freqs[keep], t60[keep], amplitudes[keep])
 
 

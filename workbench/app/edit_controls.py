@@ -59,6 +59,9 @@ class EditControls(param.Parameterized):
     reverb_db = number_param(EDIT_SPECS["reverb_db"], label="Reverb amount (dB)")
     reverb_decay_scale = number_param(EDIT_SPECS["reverb_decay_scale"], label="Reverb decay (x)")
     reverb_on = param.Boolean(default=True, label="Reverb on", doc="Off removes the room reverb.")
+    residual_db = number_param(EDIT_SPECS["residual_db"], label="Residual level (dB)")
+    residual_on = param.Boolean(default=True, label="Residual on",
+                                doc="Off removes the strike's residual (decaying band noise).")
     tool_on = param.Boolean(default=True, label="Tool on", doc="Off removes the striking tool's modes.")
     modes = param.Parameter(default=(), doc="Per-mode edits (a tuple of ModeEdit) from the mode table.")
 

@@ -7,6 +7,7 @@
 * `strike_forces` - the force zoomed on each strike and its spectrum (what the contact
   does to the sound), from the renderer's own `workbench.functional.contact.contact_force`.
 * `mode_rows` - one row per object and tool mode (tables, scatter plots).
+* `damping_curves` - each body's modes (T60 vs frequency) and its stored damping law's curve.
 
 Example:
     >>> env = envelope(np.sin(np.linspace(0, 20, 8000)), 8000, columns=100)
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..damping import DampingLaw
 from ..functional.contact import contact_force
 from ..presets import Preset
 from ..rendering import force_profile as rendered_force
@@ -192,15 +194,51 @@ def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: f
     return out
 
 
+def _bodies(preset: Preset | None) -> list[tuple[str, Any]]:
+    """("object", body) and ("tool", body) of the bodies ``preset`` has (none without a preset)."""
+    if preset is None:
+        return []
+    return [(name, body) for name, body in (("object", preset.object), ("tool", preset.tool)) if body is not None]
+
+
 def mode_rows(preset: Preset | None) -> list[dict[str, Any]]:
     """One row per mode of the object and the tool: {body, index, freq_hz, t60_s, gain_db}."""
     rows: list[dict[str, Any]] = []
-    if preset is None:
-        return rows
-    for body_name, body in (("object", preset.object), ("tool", preset.tool)):
-        if body is None:
-            continue
+    for body_name, body in _bodies(preset):
         for i, m in enumerate(body.modes):
             rows.append({"body": body_name, "index": i, "freq_hz": m.freq_hz, "t60_s": m.t60_s,
                          "gain_db": m.gain_db})
     return rows
+
+
+#: What `damping_curves` says for a body without a stored law.
+NO_LAW = "no damping law stored (fitted before this version)"
+
+
+def damping_curves(preset: Preset | None, points: int = 64) -> list[dict[str, Any]]:
+    """Each body's modes and its damping law (`workbench.damping`), for a T60-vs-frequency plot.
+
+    Returns one dict per body present: {body ("object" / "tool"), freq_hz, t60_s, gain_db
+    (its modes), law_freq_hz, law_t60_s, law_lo_s, law_hi_s ((points,) on a log grid over
+    the law's ``freq_range_hz``: the law's T60 and the law divided / multiplied by its
+    scatter factor exp(spread); empty without a law), text (the law's ``describe()`` line,
+    or `NO_LAW`), law (bool)}. Plain text: a Markdown or HTML sink escapes it.
+    """
+    out: list[dict[str, Any]] = []
+    for name, body in _bodies(preset):
+        row: dict[str, Any] = {
+            "body": name, "freq_hz": np.array([m.freq_hz for m in body.modes], float),
+            "t60_s": np.array([m.t60_s for m in body.modes], float),
+            "gain_db": np.array([m.gain_db for m in body.modes], float),
+            "law_freq_hz": np.zeros(0), "law_t60_s": np.zeros(0), "law_lo_s": np.zeros(0),
+            "law_hi_s": np.zeros(0), "text": NO_LAW, "law": False}
+        if body.damping is not None:
+            law = DampingLaw.from_dict(body.damping.model_dump())
+            lo, hi = sorted(float(f) for f in law.freq_range_hz)
+            grid = np.geomspace(lo, max(hi, lo * 1.001), points)
+            t60 = law.t60_at(grid)
+            scatter = math.exp(law.spread)
+            row.update(law_freq_hz=grid, law_t60_s=t60, law_lo_s=t60 / scatter, law_hi_s=t60 * scatter,
+                       text=law.describe(), law=True)
+        out.append(row)
+    return out

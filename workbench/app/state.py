@@ -97,7 +97,8 @@ class AppState(PresetActions, param.Parameterized):
     controls = param.ClassSelector(class_=EditControls, doc="The resynthesis controls.")
     preset = param.ClassSelector(class_=Preset, default=None, allow_None=True,
                                  doc="The edited preset: apply_edits(base, controls.edits).")
-    audio = param.Dict(default={}, doc="Sounds: original, fit, edited, object, tool ((n_samples,) float32).")
+    audio = param.Dict(default={}, doc="Sounds: original, fit, edited, object, tool, residual "
+                                       "((n_samples,) float32).")
     audio_rate = param.Integer(default=44100, doc="Sample rate of the sounds in `audio` (Hz).")
     render_ms = param.Number(default=0.0, doc="Time of the last edit -> sound update, in ms.")
     can_undo = param.Boolean(default=False)
@@ -369,7 +370,7 @@ class AppState(PresetActions, param.Parameterized):
                     pass
         if self.base is None:
             self.preset = None
-            for k in ("fit", "edited", "object", "tool"):
+            for k in ("fit", "edited", "object", "tool", "residual"):
                 audio.pop(k, None)
         else:
             try:

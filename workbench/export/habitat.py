@@ -5,7 +5,8 @@ response that users convolve with their own *dry* source sound
 (``docs/export_formats.md`` section 2). So a Habitat export is
 
 * a bank of dry impact WAVs (``wavs/``), rendered by `workbench.rendering` without the
-  room (and without the recording's background noise, unless asked), one strike per
+  room (and without the recording's background noise, unless asked; with the strike's
+  residual when the preset has one, since it is part of the strike), one strike per
   file starting at t = 0, over a small grid of variations: strike strength
   (0, -6, -12 dB re the preset's loudest impact), contact duration (x1, x0.5, x2) and
   seeds (seed 0 is the preset itself; seed s > 0 jitters every mode gain by N(0, 2 dB),
@@ -34,6 +35,7 @@ from ..edits import Edits, ModeEdit, apply_edits
 from ..errors import WorkbenchError
 from ..names import material_class, slugify
 from ..presets import Preset
+from ..specs import HEADROOM_DBFS
 from ..synth import Parts
 from .common import json_bytes, loudest_impact, write_file
 
@@ -104,6 +106,8 @@ MANIFEST_SCHEMA: dict[str, Any] = {
         "sample_rate": {"type": "integer", "minimum": 16000, "maximum": 96000},
         "parts": {"type": "string"},
         "room_materials_file": {"type": ["string", "null"]},
+        "level_gain_db": {"type": "number", "maximum": 0,
+                          "description": "gain applied to every WAV so the loudest peaks at -1 dBFS (0: none)"},
         "files": {"type": "array", "minItems": 1, "items": {
             "type": "object",
             "required": ["file", "object", "material_label", "sample_rate", "n_samples", "strength_db", "magnitude",
@@ -366,7 +370,9 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     slug = slugify(preset.name, default="preset")
     label = material_class(preset.material) or slugify(preset.material, default="unknown")
     parts = Parts(noise=include_noise, reverb=False)
-    parts_text = "object + tool + contact click" + (" + background noise" if include_noise else "") + ", no room"
+    has_residual = preset.residual is not None and preset.residual.enabled
+    parts_text = ("object + tool" + (" + residual" if has_residual else "") + " + contact click"
+                  + (" + background noise" if include_noise else "") + ", no room")
     strikes = [strike(preset, v) for v in variation_grid(int(variations))]
     clipped = sum(c for _, _, c in strikes)
     if clipped:
@@ -375,21 +381,33 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     files: list[str] = []
     entries = []
     chunk = max(1, int(4_000_000 // max(1, duration * sample_rate)))
-    for lo in range(0, len(strikes), chunk):
-        batch = strikes[lo:lo + chunk]
-        audio = render_batch([p for p, _, _ in batch], duration_s=duration, sample_rate=sample_rate,
-                             parts=parts, device="cpu").cpu().numpy()
-        for (_, params, _), y in zip(batch, audio):
-            i = len(entries)
-            peak = float(np.max(np.abs(y)))
-            if peak > 1.0 and subtype != "FLOAT":
-                warnings_.append(f"wavs/{slug}_v{i:02d}.wav: peak {peak:.2f} exceeds full scale; {subtype} clips "
-                                 "(use the default FLOAT)")
-            name = f"wavs/{slug}_v{i:02d}.wav"
-            write_file(folder, name, encode_wav(y, sample_rate, subtype=subtype), files)
-            entries.append({"file": name, "object": preset.name, "material_label": label,
-                            "sample_rate": sample_rate, "n_samples": int(y.size), "duration_s": y.size / sample_rate,
-                            **params, "peak_dbfs": round(20 * math.log10(max(peak, 1e-12)), 2)})
+
+    def rendered():
+        for lo in range(0, len(strikes), chunk):
+            batch = strikes[lo:lo + chunk]
+            audio = render_batch([p for p, _, _ in batch], duration_s=duration, sample_rate=sample_rate,
+                                 parts=parts, device="cpu").cpu().numpy()
+            yield from zip(batch, audio)
+
+    # Headroom: one gain for the whole bank (the velocities keep their relative levels),
+    # so that its loudest file peaks at HEADROOM_DBFS at most; measured in a first pass.
+    top = max(float(np.max(np.abs(y))) for _, y in rendered())
+    bank_gain = min(1.0, 10.0 ** (HEADROOM_DBFS / 20.0) / top) if top > 0 else 1.0
+    if bank_gain < 1.0:
+        notes.append(f"level: the bank was lowered by {-20 * math.log10(bank_gain):.1f} dB so that its loudest "
+                     f"strike peaks at {HEADROOM_DBFS:g} dBFS (manifest: level_gain_db)")
+    for (_, params, _), y in rendered():
+        y = y * bank_gain
+        i = len(entries)
+        peak = float(np.max(np.abs(y)))
+        if peak > 1.0 and subtype != "FLOAT":
+            warnings_.append(f"wavs/{slug}_v{i:02d}.wav: peak {peak:.2f} exceeds full scale; {subtype} clips "
+                             "(use the default FLOAT)")
+        name = f"wavs/{slug}_v{i:02d}.wav"
+        write_file(folder, name, encode_wav(y, sample_rate, subtype=subtype), files)
+        entries.append({"file": name, "object": preset.name, "material_label": label,
+                        "sample_rate": sample_rate, "n_samples": int(y.size), "duration_s": y.size / sample_rate,
+                        **params, "peak_dbfs": round(20 * math.log10(max(peak, 1e-12)), 2)})
 
     room = None
     room_file = None
@@ -412,7 +430,7 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     manifest = {"schema": "impact-workbench/habitat-bank", "version": 1, "object": preset.name,
                 "material_label": label, "rlr_material_hint": RLR_MATERIAL_HINTS.get(label),
                 "sample_rate": sample_rate, "parts": parts_text, "room_materials_file": room_file,
-                "files": entries}
+                "level_gain_db": round(20 * math.log10(bank_gain), 3), "files": entries}
     write_file(folder, "manifest.json", json_bytes(manifest, name="manifest.json"), files)
     write_file(folder, "README.md", _readme(preset, manifest, room, warnings_, notes).encode("utf-8"), files)
     record = {"sample_rate": sample_rate, "n_wavs": len(entries), "subtype": subtype, "parts": parts_text,

@@ -38,6 +38,8 @@ Each choice follows from what PyImpact (``tdw==1.13.0.0``, see
   the preset's loudest impact becomes ``mass = tau / (1 ms/kg)``, at least 0.03 kg (below
   about 0.023 kg the half-sine is one sample long: zero force, NaN output). It is an
   *audio* mass: give it to PyImpact, not necessarily to the physics engine.
+* **Not exported.** PyImpact synthesises modes only: the preset's background noise,
+  room reverb and strike residual (decaying band noise) have no place in its formats.
 * **Loudness.** ``amp`` = peak of our render of that body alone (full scale 1), clipped
   to [0.01, 1]. PyImpact's output peak is ``amp * initial_amp``. On the first impact
   PyImpact also adds ``20 log10(partner_amp / amp)`` to the primary's decay times *in
@@ -65,6 +67,7 @@ import numpy as np
 from ..errors import WorkbenchError
 from ..names import AUDIO_MATERIALS, slugify
 from ..presets import Preset
+from ..specs import HEADROOM_DBFS
 from .common import json_bytes, loudest_impact, write_file
 from .tdw_compat import (CONTACT_S_PER_KG, FLOOR_AMP, MAX_CONTACT_S, MIN_FREQ_HZ, MIN_MASS_KG, MIN_POWER_DB,
                          MIN_T60_S, N_MATERIAL_MODES, TDW_SAMPLE_RATE, TDW_VERSION, nearest_builtin, tdw_dir,
@@ -383,9 +386,11 @@ def build_bodies(preset: Preset, *, peak_db: float = DEFAULT_PEAK_DB) -> tuple[l
         warnings_ += modes.warnings
         material, size, how = nearest_builtin(modes, preset.material if role == "object" else "")
         peak = _peak_amp(preset, role)
-        amp = float(min(1.0, max(0.01, round(peak, 4))))
-        if peak > 1.0:
-            notes.append(f"{role}: our render peaks at {peak:.2f} (above full scale); amp set to 1.0")
+        ceiling = round(10.0 ** (HEADROOM_DBFS / 20.0), 4)
+        amp = float(min(ceiling, max(0.01, round(peak, 4))))
+        if peak > ceiling:
+            notes.append(f"{role}: our render peaks at {20 * math.log10(peak):+.1f} dBFS; amp set to {ceiling} "
+                         f"({HEADROOM_DBFS:g} dBFS)")
         key = f"{slug}_{size}" if role == "object" else f"{slug}_tool_{size}"
         b = TdwBody(modes=modes, material_key=key, material=material, size=size, material_source=how,
                     mass_kg=mass, contact_s=float(impact.contact_s), amp=amp,

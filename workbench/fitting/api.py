@@ -32,7 +32,9 @@ import torch
 
 from ..budgets import FIT_SAMPLES
 from ..controls import preset_from_controls
+from ..damping import with_laws
 from ..errors import WorkbenchError
+from ..levels import limit_peak
 from ..losses import normalized_distance
 from ..presets import Preset
 from ..rendering import render, render_batch, resolve_device
@@ -40,6 +42,7 @@ from ..synth import ImpactSynth
 from ..version import __version__
 from .clips import Clip, Window, as_clips, clipping_warning, fit_window, is_long, segment_long
 from .labels import ClipLabel, resolve_labels
+from .damping_prior import DampingPrior
 from .optimize import optimize
 from .params import FitParams
 from .prior import initial_params
@@ -142,7 +145,8 @@ class FitResult:
         return self.stopped == "cancelled"
 
     def render(self, parts: str = "all", index: int = 0) -> np.ndarray:
-        """Render clip ``index``'s fit with the length and rate of its target."""
+        """Render clip ``index``'s fit with the length and rate of its target (at the
+        preset's level: its ``provenance["level_gain_db"]`` below the recording's)."""
         sr = self.presets[index].sample_rate
         return render(self.presets[index], duration_s=len(self.targets[index]) / sr, sample_rate=sr,
                       device="cpu", parts=parts)
@@ -168,6 +172,8 @@ def fit(
     report_every: int = _DEFAULTS.report_every,
     init: str = _DEFAULTS.init,
     patience: int | None = _DEFAULTS.patience,
+    residual: bool = _DEFAULTS.residual,
+    damping_weight: float = _DEFAULTS.damping_weight,
 ) -> FitResult:
     """Fit impact recordings with the physical model.
 
@@ -199,6 +205,9 @@ def fit(
             noise and room; impact times still come from detection). For comparisons.
         patience: Stop early when the loss has not improved for this many steps
             (``None``: always run ``steps``).
+        residual: Fit the strike's residual (decaying band noise the modes do not explain).
+        damping_weight: Weight of the damping-law prior on the decay times
+            (`workbench.fitting.damping_prior`; 0: none).
 
     Returns:
         A `FitResult`. Several clips without ``joint``/``labels`` each get their own
@@ -214,7 +223,7 @@ def fit(
     t_start = time.perf_counter()
     settings = FitSettings(n_modes=n_modes, steps=steps, patience=patience, lr=lr, sensitivity=sensitivity,
                            n_tool_modes=n_tool_modes, report_every=report_every, init=init, reverb=reverb,
-                           seed=seed)
+                           seed=seed, residual=residual, damping_weight=damping_weight)
     dev = resolve_device(device)
     clips = as_clips(audio_or_paths, sample_rate=sample_rate, channel=channel)
     for c in clips:          # before any work: the resynthesis renders the whole recording
@@ -252,10 +261,13 @@ def fit(
         parts.append(part)
         done_s += loop_s
     result = parts[0] if len(parts) == 1 else _concat_results(parts, groups)
-    result.elapsed_s = time.perf_counter() - t_start
     result.warnings = notes
     if whole_file is not None:
-        result.file_preset = _merge_segments(result.presets, whole_file)
+        result.file_preset = limit_peak(_merge_segments(result.presets, whole_file))
+    # Headroom: a fitted preset renders at or below levels.HEADROOM_DBFS (the gain is in
+    # its provenance; the distances were measured before it, at the recording's level).
+    result.presets = [limit_peak(p) for p in result.presets]
+    result.elapsed_s = time.perf_counter() - t_start
     return result
 
 
@@ -302,10 +314,12 @@ def _fit_part(clips: list[Clip], labels: list[ClipLabel] | None, *, settings: Fi
         def on_report(step: int, loss: float, elapsed_s: float) -> None:
             report(step, loss, elapsed_s, make_presets, render_current)
 
+    damping = DampingPrior(params, weight=settings.damping_weight)
     outcome = optimize(params, synth, target, steps=settings.steps, lr=settings.lr, reverb=settings.reverb,
                        cancel=cancel, report_every=settings.report_every, on_report=on_report,
-                       patience=settings.patience or settings.steps)
-    presets = make_presets()
+                       patience=settings.patience or settings.steps,
+                       prior=damping if settings.damping_weight > 0 else None)
+    presets = [with_laws(p) for p in make_presets()]
     distances = _distances(presets, clips)
     fitted_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     presets = [p.replace(provenance={**p.provenance, "distance": round(d, 4), "steps_run": outcome.steps_run,

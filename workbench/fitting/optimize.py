@@ -70,6 +70,7 @@ def optimize(
     report_every: int = 10,
     on_report: Callable[[int, float, float], None] | None = None,
     cancel: threading.Event | None = None,
+    prior: Callable[[int], torch.Tensor] | None = None,
 ) -> OptimizeOutcome:
     """Fit ``params`` so that ``synth(params.controls())`` matches ``target``.
 
@@ -85,6 +86,8 @@ def optimize(
         report_every: Call ``on_report(step, loss, elapsed_s)`` every this many steps
             (and at the last one).
         cancel: When set, stop after the current step.
+        prior: ``prior(step)`` adds a regulariser to the loss (e.g. `DampingPrior`);
+            the loss history and early stopping read the total.
 
     Returns:
         The outcome; ``params`` holds the best parameters.
@@ -107,6 +110,8 @@ def optimize(
             g["lr"] = base * lr_scale * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(synth(params.controls(reverb=reverb)))
+        if prior is not None:
+            loss = loss + prior(step)
         value = float(loss.detach())
         ok = math.isfinite(value)
         if ok:

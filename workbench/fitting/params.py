@@ -1,7 +1,7 @@
 """The fitter's variables: unconstrained tensors that map to physical controls.
 
 `FitParams` holds one set of variables per *object* and per *tool* (shared by every
-clip that shows it) and one per *clip* (its impacts, click, noise and room). Every
+clip that shows it) and one per *clip* (its impacts, click, noise, room and residual). Every
 variable is unconstrained; `workbench.functional.scaling.to_physical` maps it into
 its bounds (the spec's range, or a local window around the initial value for mode
 frequencies and impact times), so no optimiser step can leave the physical range.
@@ -20,14 +20,24 @@ from ..functional.scaling import to_physical, to_unconstrained
 from ..synth import ImpactControls
 
 # Mode frequencies may move this far (relative) from their initial estimate: about a
-# quarter tone, plenty for a physics-prior start, and it keeps modes from swapping.
+# quarter tone at most, and it keeps modes from swapping. A physics-prior start measured
+# the frequency on a long FFT, to a fraction of the peak's width: there the window is
+# ``FREQ_WINDOW_WIDTHS`` half-power half-widths, at least ``FREQ_WINDOW_MIN``, so the
+# spectral loss's coarse frames cannot pull a ringing mode off its peak.
 FREQ_WINDOW = 0.03
+FREQ_WINDOW_MIN = 0.004
+FREQ_WINDOW_WIDTHS = 3.0
 # Impact times may move this far (s) from the detected onset.
 TIME_WINDOW_S = 0.004
 # Gains may move this far (dB) below/above their initial estimate.
 GAIN_WINDOW_DB = (-60.0, 30.0)
 # A silent stand-in for "no tool" in a batch where other clips have one.
 _SILENT_DB = -200.0
+# The residual starts this quiet in every band (dB re 1/Hz per unit impulse: an octave band
+# at 4 kHz then starts ~45 dB under a -20 dB mode), so it cannot spoil the modes' start,
+# and this short: the room's measured decay is the modes' tail, not the strike's noise.
+RESIDUAL_INIT_DB = -100.0
+RESIDUAL_INIT_T60_S = 0.05
 
 
 @dataclass
@@ -50,6 +60,8 @@ class ClipInit:
     noise_gains_db: np.ndarray
     reverb_gains_db: np.ndarray
     reverb_t60_s: np.ndarray
+    residual_gains_db: np.ndarray | None = None    # None: every band at RESIDUAL_INIT_DB
+    residual_t60_s: np.ndarray | None = None       # None: every band at RESIDUAL_INIT_T60_S
     object_index: int = 0
     tool_index: int = -1
     extra: dict = field(default_factory=dict)
@@ -67,15 +79,19 @@ class FitParams(torch.nn.Module):
         objects: Initial modes per object.
         tools: Initial modes per tool (may be empty).
         clips: Initial values per clip (with indices into ``objects``/``tools``).
-        noise_freqs_hz, reverb_freqs_hz: Band centre frequencies.
+        noise_freqs_hz, reverb_freqs_hz, residual_freqs_hz: Band centre frequencies.
         max_freq_hz: Upper bound of mode frequencies (below Nyquist).
+        residual: Render (and so fit) the residual; off, its variables stay at their start.
     """
 
     def __init__(self, objects: list[BankInit], tools: list[BankInit], clips: list[ClipInit], *,
-                 noise_freqs_hz, reverb_freqs_hz, max_freq_hz: float, local: bool = True):
+                 noise_freqs_hz, reverb_freqs_hz, max_freq_hz: float, local: bool = True,
+                 residual_freqs_hz=specs.RESIDUAL_BAND_FREQS_HZ, residual: bool = True):
         super().__init__()
         self.noise_freqs_hz = tuple(noise_freqs_hz)
         self.reverb_freqs_hz = tuple(reverb_freqs_hz)
+        self.residual_freqs_hz = tuple(residual_freqs_hz)
+        self.residual = bool(residual)
         self.n_clips = len(clips)
         self.object_banks = torch.nn.ModuleList(self._bank(b, max_freq_hz, local) for b in objects)
         self.tool_banks = torch.nn.ModuleList(self._bank(b, max_freq_hz, local) for b in tools)
@@ -97,6 +113,13 @@ class FitParams(torch.nn.Module):
         self.noise_gains = _u(np.stack([c.noise_gains_db for c in clips]), specs.NOISE_GAIN_DB)
         self.reverb_gains = _u(np.stack([c.reverb_gains_db for c in clips]), specs.REVERB_GAIN_DB)
         self.reverb_t60 = _u(np.stack([c.reverb_t60_s for c in clips]), specs.REVERB_T60_S)
+        n_res = len(self.residual_freqs_hz)
+        self.residual_gains = _u(specs.RESIDUAL_GAIN_DB.clip(np.stack([
+            np.full(n_res, RESIDUAL_INIT_DB) if c.residual_gains_db is None else c.residual_gains_db
+            for c in clips])), specs.RESIDUAL_GAIN_DB)
+        self.residual_t60 = _u(specs.RESIDUAL_T60_S.clip(np.stack([
+            np.full(n_res, RESIDUAL_INIT_T60_S) if c.residual_t60_s is None else c.residual_t60_s
+            for c in clips])), specs.RESIDUAL_T60_S)
 
     @staticmethod
     def _bank(init: BankInit, max_freq_hz: float, local: bool) -> torch.nn.Module:
@@ -108,7 +131,9 @@ class FitParams(torch.nn.Module):
         g0 = np.clip(np.asarray(init.gains_db, float), specs.GAIN_DB.minimum - GAIN_WINDOW_DB[0],
                      specs.GAIN_DB.maximum - GAIN_WINDOW_DB[1])
         if local:
-            f_lo, f_hi = f0 / (1 + FREQ_WINDOW), f0 * (1 + FREQ_WINDOW)
+            half_width_hz = specs.T60_DECAY / (2.0 * math.pi * specs.T60_S.clip(np.asarray(init.t60_s, float)))
+            window = np.clip(FREQ_WINDOW_WIDTHS * half_width_hz / f0, FREQ_WINDOW_MIN, FREQ_WINDOW)
+            f_lo, f_hi = f0 / (1 + window), f0 * (1 + window)
             g_lo, g_hi = g0 + GAIN_WINDOW_DB[0], g0 + GAIN_WINDOW_DB[1]
         else:
             f_lo, f_hi = np.full_like(f0, specs.FREQ_HZ.minimum), np.full_like(f0, max_freq_hz)
@@ -148,8 +173,8 @@ class FitParams(torch.nn.Module):
                              padded(i, 2, _SILENT_DB)))
         return tuple(torch.stack([r[j] for r in rows]) for j in range(3))
 
-    def controls(self, *, reverb: bool = True) -> ImpactControls:
-        """Physical controls of every clip, batched (n_clips, ...)."""
+    def controls(self, *, reverb: bool = True, residual: bool | None = None) -> ImpactControls:
+        """Physical controls of every clip, batched (n_clips, ...); ``residual`` None: as constructed."""
         freqs, t60, gains = self._stack_banks(self.object_banks, self.object_index)
         tool = self._stack_banks(self.tool_banks, self.tool_index) if len(self.tool_banks) else (None,) * 3
         return ImpactControls(
@@ -165,6 +190,10 @@ class FitParams(torch.nn.Module):
             reverb_t60_s=to_physical(self.reverb_t60, specs.REVERB_T60_S),
             tool_freqs_hz=tool[0], tool_t60_s=tool[1], tool_gains_db=tool[2],
             reverb_enabled=reverb,
+            residual_freqs_hz=self.residual_freqs_hz,
+            residual_gains_db=to_physical(self.residual_gains, specs.RESIDUAL_GAIN_DB),
+            residual_t60_s=to_physical(self.residual_t60, specs.RESIDUAL_T60_S),
+            residual_enabled=self.residual if residual is None else residual,
         )
 
     def all_finite(self) -> bool:

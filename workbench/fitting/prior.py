@@ -2,7 +2,8 @@
 
 The prior is read off the signal: mode frequencies, decays and levels
 (`workbench.analysis.modes.estimate_modes`), the contact duration from the modes'
-high-frequency roll-off, the noise floor and the room's decay per band. Objects shared
+high-frequency roll-off, the noise floor and the room's decay per band; the strike's
+residual starts quiet and short (`workbench.fitting.params.RESIDUAL_INIT_DB`). Objects shared
 by several clips start from their clearest clip; a tool starts from the modes its
 clips share across different objects. ``init="random"`` spreads the modes at random
 over the whole range instead (impact times still come from detection).
@@ -15,6 +16,8 @@ Example:
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,6 +32,8 @@ from .settings import FitSettings
 # Shortest initial contact duration; the start is estimated from the modes' high-frequency
 # roll-off (`estimate_contact_s`), and mode gains are compensated for its spectrum.
 CONTACT_INIT_S = 1.5e-4
+# A strike's ring counts up to this long when choosing the strike to read modes from.
+_RING_READ_S = 2.0
 # Tool modes start this far below the object's loudest mode.
 TOOL_INIT_DB = -30.0
 # Room reverb starts this quiet in every band.
@@ -37,39 +42,79 @@ REVERB_INIT_DB = -35.0
 MAX_FREQ_FRACTION = 0.49
 
 
-def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, float]:
+def whole_clip(win: Window, audio: np.ndarray) -> np.ndarray:
+    """The window's whole clip at the level of its peak-normalised window ``audio``.
+
+    Signal estimates read the whole clip, not the fitted window: the quiet lead-in
+    before the strike (which the window cuts to ``clips.PRE_ONSET_S``) is where the
+    background noise is measured, and without it the ring itself would be taken for
+    noise and its modes rejected.
+    """
+    seg = win.clip.audio[win.start:win.start + len(audio)]
+    scale = float(np.max(np.abs(seg))) or 1.0
+    return np.asarray(win.clip.audio, np.float64) / scale
+
+
+@dataclass(frozen=True)
+class Ring:
+    """The strike whose ring the modes are read from: its onset and the end of its clean
+    ring (the next strike, or the clip's end), in clip time (s), and its magnitude
+    relative to the loudest strike."""
+
+    onset_s: float
+    end_s: float | None
+    magnitude: float
+
+
+def ring_to_read(times_s: np.ndarray, levels_db: np.ndarray, end_s: float) -> int:
+    """Index of the strike to read the modes from: loud, with a long clean ring after it
+    (level + 10 log10 of the time to the next strike, counted up to ``_RING_READ_S``)."""
+    rings = np.diff(np.append(times_s, end_s))
+    return int(np.argmax(levels_db + 10.0 * np.log10(np.clip(rings, 1e-3, _RING_READ_S))))
+
+
+def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, Ring]:
     """Impacts, noise floor and room of one clip's window ``audio`` (peak-normalised);
-    also the onset (s, window time) of its loudest strike."""
+    also the strike whose ring the modes are read from."""
     sr = win.clip.sample_rate
-    times = np.array([imp.time_s for imp in win.impacts]) - win.start / sr
+    offset_s = win.start / sr
+    times = np.array([imp.time_s for imp in win.impacts]) - offset_s
     levels = np.array([imp.peak_db for imp in win.impacts])
     loudest = int(np.argmax(levels))
     mags = 10 ** ((levels - levels[loudest]) / 20)
     onset = float(times[loudest])
     noise_freqs, reverb_freqs = np.array(specs.NOISE_BAND_FREQS_HZ), np.array(specs.REVERB_BAND_FREQS_HZ)
-    noise = estimate_noise_bands(audio, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]))
-    room_t60 = estimate_room_decay(audio, sr, band_freqs_hz=reverb_freqs, onset_s=onset)
+    whole = whole_clip(win, audio)
+    noise = estimate_noise_bands(whole, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]) + offset_s)
+    room_t60 = estimate_room_decay(whole, sr, band_freqs_hz=reverb_freqs, onset_s=onset + offset_s)
     init = ClipInit(
         times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
         acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise),
         reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
-    return init, onset
+    clip_times = times + offset_s
+    k = ring_to_read(clip_times, levels, len(win.clip.audio) / sr)
+    end = float(clip_times[k + 1]) if k + 1 < len(clip_times) else None
+    return init, Ring(onset_s=float(clip_times[k]), end_s=end, magnitude=float(mags[k]))
 
 
-def bank_init(audio: np.ndarray, sample_rate: int, onset_s: float, n_modes: int) -> tuple[BankInit, float]:
-    """Initial modes and contact duration (s); gains are compensated for the contact's spectrum.
+def bank_init(audio: np.ndarray, sample_rate: int, onset_s: float, n_modes: int,
+              end_s: float | None = None, magnitude: float = 1.0) -> tuple[BankInit, float]:
+    """Initial modes and contact duration (s) from the ring between ``onset_s`` and
+    ``end_s`` (s) of a strike of ``magnitude``; gains are compensated for the contact's
+    spectrum and the magnitude.
 
     Raises:
         WorkbenchError: no mode stands out of the noise floor.
     """
-    est = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=onset_s, max_freq_hz=0.45 * sample_rate)
+    est = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=onset_s, end_s=end_s,
+                         max_freq_hz=0.45 * sample_rate)
     if len(est.freqs_hz) == 0:
         raise WorkbenchError("no resonant modes found above the noise floor")
     order = np.argsort(est.freqs_hz)
     f, amp = np.asarray(est.freqs_hz)[order], np.asarray(est.amplitudes)[order]
     contact = estimate_contact_s(f, amp, min_s=CONTACT_INIT_S)
     return BankInit(freqs_hz=f, t60_s=np.asarray(est.t60_s)[order],
-                    gains_db=gain_for_amplitude(amp, f, contact)), contact
+                    gains_db=gain_for_amplitude(amp, f, contact, magnitude)), contact
 
 
 def random_bank(n_modes: int, *, max_freq_hz: float, rng: np.random.Generator) -> BankInit:
@@ -143,7 +188,9 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
             continue
         best = max(members, key=lambda i: _clarity(clips[i].audio))
         try:
-            banks[name], contact = bank_init(targets[best], sr, inits[best][1], settings.n_modes)
+            ring = inits[best][1]
+            banks[name], contact = bank_init(whole_clip(windows[best], targets[best]), sr, ring.onset_s,
+                                             settings.n_modes, end_s=ring.end_s, magnitude=ring.magnitude)
         except WorkbenchError as err:
             raise WorkbenchError(f"{clips[best].name}: {err}") from None
         # Gains are referenced to `best`; the other clips' levels go into their impact magnitudes.
@@ -163,4 +210,5 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
         clip_inits.append(ci)
     return FitParams([banks[n] for n in object_names], [tools[t] for t in tool_names], clip_inits,
                      noise_freqs_hz=specs.NOISE_BAND_FREQS_HZ, reverb_freqs_hz=specs.REVERB_BAND_FREQS_HZ,
-                     max_freq_hz=MAX_FREQ_FRACTION * sr, local=settings.init == "physics")
+                     max_freq_hz=MAX_FREQ_FRACTION * sr, local=settings.init == "physics",
+                     residual_freqs_hz=specs.RESIDUAL_BAND_FREQS_HZ, residual=settings.residual)

@@ -9,6 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..audio import save_audio
+from ..damping import DampingLaw
 from ..errors import WorkbenchError
 from ..names import unique_name
 from ..plots import plot_spectrogram, save_figure, spectrogram_db
@@ -16,9 +17,58 @@ from ..rendering import force_profile
 from .api import FitResult
 
 
+#: Colour of each body's modes and damping law in the report.
+BODY_COLOURS = {"object": "tab:orange", "tool": "tab:blue"}
+#: What the report says for a body without a stored damping law.
+NO_LAW = "no damping law stored"
+
+
+def _bodies(preset):
+    return [(name, body) for name, body in (("object", preset.object), ("tool", preset.tool)) if body is not None]
+
+
+def damping_lines(preset) -> list[str]:
+    """Each body's damping law (`workbench.damping.DampingLaw.describe`), split after the
+    law's formula so it fits beside the impacts: ``["object: sigma = ...", "  spread x1.40 ..."]``."""
+    lines = []
+    for name, body in _bodies(preset):
+        if body.damping is None:
+            lines.append(f"{name}: {NO_LAW}")
+            continue
+        formula, _, spread = DampingLaw.from_dict(body.damping.model_dump()).describe().partition(", ")
+        lines += [f"{name}: {formula}", f"  {spread}"]
+    return lines
+
+
+def plot_damping(ax, preset) -> None:
+    """Each body's modes, T60 against frequency on log axes (object sized by gain), and its
+    damping law over the frequencies it was fitted on (line; shaded: its scatter factor)."""
+    for name, body in _bodies(preset):
+        colour, modes = BODY_COLOURS[name], body.modes
+        if not modes:
+            continue
+        top = max(m.gain_db for m in modes)
+        ax.scatter([m.freq_hz for m in modes], [m.t60_s for m in modes], c=colour, alpha=0.7, label=f"{name} modes",
+                   s=[8 + 4 * max(0.0, 60 + m.gain_db - top) for m in modes] if name == "object" else 20)
+        if body.damping is not None:
+            law = DampingLaw.from_dict(body.damping.model_dump())
+            lo, hi = sorted(float(f) for f in law.freq_range_hz)
+            f = np.geomspace(lo, max(hi, lo * 1.001), 64)
+            t60, scatter = law.t60_at(f), float(np.exp(law.spread))
+            ax.fill_between(f, t60 / scatter, t60 * scatter, color=colour, alpha=0.15, lw=0)
+            ax.plot(f, t60, color=colour, lw=2, label=f"{name} law")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("T60 (s)")
+    ax.set_title("modes and damping law (size = gain)", fontsize=10)
+    ax.legend(loc="best", fontsize=7, framealpha=0.6)
+
+
 def report_figure(result: FitResult, index: int = 0) -> Figure:
     """Target vs fit spectrograms (same axes and colour scale), force profile with the
-    detected impacts, loss curve and mode table."""
+    detected impacts, loss curve, modes with each body's damping law, mode table, impacts,
+    damping laws and residual bands."""
     preset = result.presets[index]
     sr = preset.sample_rate
     target = result.targets[index]
@@ -36,18 +86,8 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
     fig.colorbar(img, ax=[ax_t, ax_f], label="level (dBFS)", shrink=0.9)
 
     ax_m = fig.add_subplot(grid[0, 2])
+    plot_damping(ax_m, preset)
     modes = preset.object.modes
-    ax_m.scatter([m.freq_hz / 1e3 for m in modes], [m.t60_s for m in modes],
-                 s=[8 + 4 * max(0.0, 60 + m.gain_db - max(x.gain_db for x in modes)) for m in modes],
-                 c="tab:orange", alpha=0.7, label="object")
-    if preset.tool:
-        ax_m.scatter([m.freq_hz / 1e3 for m in preset.tool.modes], [m.t60_s for m in preset.tool.modes],
-                     s=20, c="tab:blue", alpha=0.7, label="tool")
-    ax_m.set_yscale("log")
-    ax_m.set_xlabel("frequency (kHz)")
-    ax_m.set_ylabel("T60 (s)")
-    ax_m.set_title("modes (size = gain)")
-    ax_m.legend(loc="upper right", fontsize=8)
 
     ax_force = fig.add_subplot(grid[1, :2])
     duration = len(target) / sr
@@ -90,11 +130,21 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
     ax_tab.set_title(f"12 loudest of {len(modes)} object modes", loc="left")
     ax_tab.text(0.36, 0.95, "impacts:\n" + "\n".join(imp_rows), va="top", family="monospace", fontsize=9,
                 transform=ax_tab.transAxes)
+    ax_tab.text(0.36, 0.40, "damping law:\n" + "\n".join(damping_lines(preset)), va="top", family="monospace",
+                fontsize=8, transform=ax_tab.transAxes)
+    res = preset.residual
+    if res is not None and res.enabled:
+        res_rows = [f"{b.freq_hz:>7.0f} Hz {b.gain_db:6.1f} dB {b.t60_s * 1e3:6.1f} ms" for b in res.bands[:12]]
+        residual = "residual (band, level, T60):\n" + "\n".join(res_rows)
+    else:
+        residual = "residual: " + ("none" if res is None else "off")
+    ax_tab.text(0.70, 0.95, residual, va="top", family="monospace", fontsize=9, transform=ax_tab.transAxes)
     return fig
 
 
 def write_report(result: FitResult, folder: str | Path) -> list[Path]:
-    """Write ``<name>_fit.wav`` and ``<name>_report.png`` per clip into ``folder``.
+    """Write ``<name>_fit.wav`` and ``<name>_report.png`` per clip into ``folder`` (and the parts:
+    ``_object.wav``, ``_tool.wav`` for a preset with a tool, ``_residual.wav`` with a residual).
 
     Clips of the same name get ``<name>-2``, ``-3``... (`workbench.names.unique_name`).
     """
@@ -113,6 +163,9 @@ def write_report(result: FitResult, folder: str | Path) -> list[Path]:
             written.append(save_audio(folder / f"{stem}_object.wav", result.render("object", index=i), sr,
                                       subtype="FLOAT"))
             written.append(save_audio(folder / f"{stem}_tool.wav", result.render("tool", index=i), sr,
+                                      subtype="FLOAT"))
+        if preset.residual is not None and preset.residual.enabled:
+            written.append(save_audio(folder / f"{stem}_residual.wav", result.render("residual", index=i), sr,
                                       subtype="FLOAT"))
         written.append(save_figure(report_figure(result, i), folder / f"{stem}_report.png", dpi=90))
     return written

@@ -36,12 +36,20 @@ SENSITIVITY = ParamSpec(name="sensitivity", unit="", minimum=0.0, maximum=1.0, s
                         doc="Impact detection sensitivity: an impact needs confidence >= 1 - sensitivity.")
 REPORT_EVERY = ParamSpec(name="report_every", unit="", minimum=1, maximum=100_000, scale="log", default=10,
                          doc="Steps between two progress reports.")
+DAMPING_WEIGHT = ParamSpec(name="damping_weight", unit="", minimum=0.0, maximum=100.0, scale="linear", default=0.0,
+                           doc="Weight of the damping-law prior on the decay times (0: none; the law is "
+                               "still fitted and stored).")
 
 #: Every numeric fit setting by name.
 FIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (N_MODES, N_TOOL_MODES, STEPS, PATIENCE, LEARNING_RATE,
-                                                       SENSITIVITY, REPORT_EVERY)}
+                                                       SENSITIVITY, REPORT_EVERY, DAMPING_WEIGHT)}
 #: How the modes start: estimated from the signal, or DiffImpact-style at random.
 INITS = ("physics", "random")
+#: Model parts a fit can leave out, with their meaning (each a bool setting, default on).
+SWITCHES: dict[str, str] = {
+    "reverb": "Fit a room reverb.",
+    "residual": "Fit the strike's residual: decaying band noise the modes do not explain.",
+}
 
 _INTEGERS = ("n_modes", "n_tool_modes", "steps", "patience", "report_every")
 
@@ -55,7 +63,7 @@ class FitSettings:
 
     Raises:
         WorkbenchError: a value outside its spec's range or of the wrong type (booleans
-            and strings are not numbers), an unknown ``init``, a non-bool ``reverb``, a
+            and strings are not numbers), an unknown ``init``, a non-bool ``reverb`` or ``residual``, a
             ``seed`` that is not a whole number in [0, 2**63).
     """
 
@@ -69,6 +77,8 @@ class FitSettings:
     init: str = "physics"
     reverb: bool = True
     seed: int = 0
+    residual: bool = True
+    damping_weight: float = DAMPING_WEIGHT.default
 
     def __post_init__(self) -> None:
         for name, spec in FIT_SPECS.items():
@@ -82,8 +92,9 @@ class FitSettings:
             object.__setattr__(self, name, int(value) if name in _INTEGERS else float(value))
         if not isinstance(self.init, str) or self.init not in INITS:
             raise WorkbenchError(f"init: {self.init!r} is not one of {', '.join(map(repr, INITS))}")
-        if not isinstance(self.reverb, bool):
-            raise WorkbenchError(f"reverb: expected True or False, got {self.reverb!r}")
+        for name in SWITCHES:
+            if not isinstance(getattr(self, name), bool):
+                raise WorkbenchError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed < 2**63:
             raise WorkbenchError(f"seed: expected a whole number in [0, 2**63), got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 import param
+from bokeh.models import FixedTicker
 from bokeh.plotting import figure
 
 from ..state import AppState
@@ -22,6 +23,21 @@ def new_figure(title: str, x_label: str, y_label: str, height: int, **kw) -> fig
     f.min_border_right = 10
     f.title.text_font_size = "11pt"
     return f
+
+
+def hz_ticks(axis, ticks=(20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)) -> None:
+    """Fixed ticks on a log frequency ``axis`` (a figure's ``xaxis``), labelled 500, 1k, 2k..."""
+    axis.ticker = FixedTicker(ticks=list(ticks))
+    axis.major_label_overrides = {t: (f"{t // 1000}k" if t >= 1000 else str(t)) for t in ticks}
+
+
+def legend_below(fig) -> None:
+    """Move the figure's legend under the plot area (one row): inside, it covered data."""
+    legend = fig.legend[0]
+    fig.center = [r for r in fig.center if r is not legend]
+    legend.orientation, legend.location = "horizontal", "center"
+    legend.border_line_alpha, legend.margin = 0, 0
+    fig.add_layout(legend, "below")
 
 
 def elide(name: str, most: int = 30) -> str:

@@ -23,7 +23,7 @@ from .base import View
 
 #: Step of the linear sliders (default: 1/100 of the range).
 STEPS = {"pitch_semitones": 0.1, "brightness_db_per_octave": 0.5, "strength_db": 0.5, "noise_db": 1.0,
-         "reverb_db": 1.0}
+         "reverb_db": 1.0, "residual_db": 1.0}
 
 
 def log_stops(spec: ParamSpec, n: int = 41) -> dict[str, float]:
@@ -74,6 +74,7 @@ class EditPanel(View):
         self._pattern = pn.widgets.Select.from_param(c.param.impact_pattern, sizing_mode="stretch_width")
         self._reverb_on = pn.widgets.Checkbox.from_param(c.param.reverb_on)
         self._tool_on = pn.widgets.Checkbox.from_param(c.param.tool_on)
+        self._residual_on = pn.widgets.Checkbox.from_param(c.param.residual_on)
         self._undo = pn.widgets.Button(name="Undo", disabled=True, sizing_mode="stretch_width")
         self._undo.on_click(lambda e: self.state.undo())
         self._reset = pn.widgets.Button(name="Reset edits", sizing_mode="stretch_width")
@@ -86,7 +87,8 @@ class EditPanel(View):
             pn.pane.Markdown("#### Resynthesis", margin=(0, 10)),
             W["pitch_semitones"], W["decay_scale"], W["brightness_db_per_octave"],
             W["contact_scale"], W["strength_db"], self._pattern, W["impact_count"], W["impact_interval_s"],
-            W["noise_db"], W["reverb_db"], W["reverb_decay_scale"], pn.Row(self._reverb_on, self._tool_on),
+            W["noise_db"], W["reverb_db"], W["reverb_decay_scale"], W["residual_db"],
+            pn.Row(self._reverb_on, self._residual_on, self._tool_on),
             pn.Row(self._undo, self._reset, sizing_mode="stretch_width"), self._timing,
             sizing_mode="stretch_width")
 
@@ -94,6 +96,7 @@ class EditPanel(View):
         s = self.state
         self._undo.disabled = not s.can_undo
         self._tool_on.disabled = s.base is None or s.base.tool is None
+        self._residual_on.disabled = s.base is None or s.base.residual is None
         self._timing.object = ("Fit a recording or load a preset to edit it." if s.base is None else
                                f"sound updated in {s.render_ms:.0f} ms" if s.render_ms else
                                "Move a slider: the Edited player follows.")

@@ -1,14 +1,16 @@
-"""The Model and Noise & reverb tabs: contact force per strike, modes (plot and editable table), bands."""
+"""The Model and Noise & reverb tabs: contact force per strike, modes (plot and editable table), the
+damping law (`DampingView`), bands (background noise, room reverb, the strike's residual)."""
 
 from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, LinearAxis, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, LinearAxis, Range1d
 
 from ...specs import FREQ_HZ, GAIN_DB, T60_S
 from ..plotdata import mode_rows
-from .base import ACCENT, TOOL_COLOUR, View, new_figure
+from .base import ACCENT, TOOL_COLOUR, View, hz_ticks, legend_below, new_figure
+from .damping import DampingView
 from .force import ForceView
 
 
@@ -22,18 +24,9 @@ def _mode_data(rows):
             "colour": [ACCENT if r["body"] == "object" else TOOL_COLOUR for r in rows]}
 
 
-def _legend_below(fig) -> None:
-    """Move the figure's legend under the plot area (one row): inside, it covered data."""
-    legend = fig.legend[0]
-    fig.center = [r for r in fig.center if r is not legend]
-    legend.orientation, legend.location = "horizontal", "center"
-    legend.border_line_alpha, legend.margin = 0, 0
-    fig.add_layout(legend, "below")
-
-
 class ModelView(View):
     """Force around each strike and its spectrum (`ForceView`), modes (frequency vs T60, size = gain),
-    editable mode table."""
+    editable mode table, the fit's damping law (`DampingView`)."""
 
     COLUMNS = ["body", "mode", "freq_hz", "t60_s", "gain_db", "on"]
 
@@ -41,19 +34,18 @@ class ModelView(View):
         super().__init__(**params)
         s = self.state
         self.force = ForceView(state=s, height=200)
+        self.damping = DampingView(state=s)
 
         empty = _mode_data([])
         self._base_modes, self._edit_modes = ColumnDataSource(dict(empty)), ColumnDataSource(dict(empty))
         m = new_figure("Modes (grey rings: the fit)",
                  "frequency (Hz)", "T60 (s)", 300, x_axis_type="log", y_axis_type="log")
         m.title.text_font_size = "10pt"
-        ticks = [20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
-        m.xaxis.ticker = FixedTicker(ticks=ticks)
-        m.xaxis.major_label_overrides = {t: (f"{t // 1000}k" if t >= 1000 else str(t)) for t in ticks}
+        hz_ticks(m.xaxis)
         m.scatter("freq_hz", "t60_s", size="size", source=self._base_modes, fill_alpha=0, line_color="#999999")
         r = m.scatter("freq_hz", "t60_s", size="size", source=self._edit_modes, fill_color="colour",
                       line_color="colour", fill_alpha=0.6, legend_field="body")
-        _legend_below(m)
+        legend_below(m)
         m.legend.label_text_font_size = "8pt"
         m.legend.padding, m.legend.spacing = 2, 8
         m.add_tools(HoverTool(renderers=[r], tooltips=[("mode", "@body @index"), ("freq", "@freq_hz{0.0} Hz"),
@@ -128,29 +120,51 @@ class ModelView(View):
         # (a Row told to wrap: in a FlexBox inside the dynamic tabs the plot collapses to 0 px)
         modes = pn.Column(pn.pane.Bokeh(self._modes_fig, **w), min_width=240, styles={"flex": "1 1 240px"}, **w)
         return pn.Column(self.force,
-                         pn.Row(modes, self._table, styles={"flex-wrap": "wrap"}, **w), **w)
+                         pn.Row(modes, self._table, styles={"flex-wrap": "wrap"}, **w), self.damping, **w)
+
+
+class _DecayBandsPlot:
+    """One figure of decaying bands (the room's reverb, the strike's residual): level and T60 per band."""
+
+    EMPTY = {"freq_hz": [], "gain_db": [], "t60_s": []}
+
+    def __init__(self, title: str, what: str):
+        self.title, self.what = title, what
+        self.source = ColumnDataSource(dict(self.EMPTY))
+        f = new_figure(title, "frequency (Hz)", "level (dB)", 260, x_axis_type="log")
+        f.line("freq_hz", "gain_db", source=self.source, color=ACCENT, line_width=2, legend_label="level (dB)")
+        f.extra_y_ranges = {"t60": Range1d(0, 1)}
+        f.add_layout(LinearAxis(y_range_name="t60", axis_label="T60 (s)"), "right")
+        f.line("freq_hz", "t60_s", source=self.source, color=TOOL_COLOUR, line_width=2, y_range_name="t60",
+               legend_label="T60 (s)")
+        f.legend.label_text_font_size = "9pt"
+        legend_below(f)
+        f.y_range.range_padding = 0.25          # the level line clear of the top edge
+        self.fig = f
+
+    def show(self, part) -> None:
+        """Show ``part`` (a preset's ``reverb`` or ``residual``; None: the model has none)."""
+        bands = () if part is None else part.bands
+        t60 = [b.t60_s for b in bands]
+        self.source.data = {"freq_hz": [b.freq_hz for b in bands], "gain_db": [b.gain_db for b in bands],
+                            "t60_s": t60}
+        self.fig.extra_y_ranges["t60"].end = max(t60) * 1.2 if t60 else 1
+        off = " (none)" if part is None else "" if part.enabled else f" ({self.what} off)"
+        self.fig.title.text = self.title + off
 
 
 class BandsView(View):
-    """Noise band levels and reverb band levels / decay times of the edited preset."""
+    """Noise band levels, and reverb and residual band levels / decay times, of the edited preset."""
 
     def __init__(self, **params):
         super().__init__(**params)
         self._noise = ColumnDataSource({"freq_hz": [], "gain_db": []})
-        self._rev = ColumnDataSource({"freq_hz": [], "gain_db": [], "t60_s": []})
         n = new_figure("Background noise bands", "frequency (Hz)", "level (dB)", 260, x_axis_type="log")
         n.line("freq_hz", "gain_db", source=self._noise, color="#555555", line_width=2)
         n.scatter("freq_hz", "gain_db", source=self._noise, color="#555555", size=6)
-        r = new_figure("Reverb bands", "frequency (Hz)", "level (dB)", 260, x_axis_type="log")
-        r.line("freq_hz", "gain_db", source=self._rev, color=ACCENT, line_width=2, legend_label="level (dB)")
-        r.extra_y_ranges = {"t60": Range1d(0, 1)}
-        r.add_layout(LinearAxis(y_range_name="t60", axis_label="T60 (s)"), "right")
-        r.line("freq_hz", "t60_s", source=self._rev, color=TOOL_COLOUR, line_width=2, y_range_name="t60",
-               legend_label="T60 (s)")
-        r.legend.label_text_font_size = "9pt"
-        _legend_below(r)
-        r.y_range.range_padding = 0.25          # the level line clear of the top edge
-        self._nfig, self._rfig = n, r
+        self._reverb = _DecayBandsPlot("Reverb bands", "reverb")
+        self._residual = _DecayBandsPlot("Residual bands", "residual")     # the strike noise: a short title (1366 px)
+        self._nfig, self._rfig, self._sfig = n, self._reverb.fig, self._residual.fig
         self.state.param.watch(self._update, ["preset"])
         self._update()
 
@@ -158,15 +172,14 @@ class BandsView(View):
         p = self.state.preset
         if p is None:
             self._noise.data = {"freq_hz": [], "gain_db": []}
-            self._rev.data = {"freq_hz": [], "gain_db": [], "t60_s": []}
+            self._reverb.source.data = dict(_DecayBandsPlot.EMPTY)
+            self._residual.source.data = dict(_DecayBandsPlot.EMPTY)
             return
         self._noise.data = {"freq_hz": [b.freq_hz for b in p.noise.bands], "gain_db": [b.gain_db for b in p.noise.bands]}
-        t60 = [b.t60_s for b in p.reverb.bands]
-        self._rev.data = {"freq_hz": [b.freq_hz for b in p.reverb.bands],
-                          "gain_db": [b.gain_db for b in p.reverb.bands], "t60_s": t60}
-        self._rfig.extra_y_ranges["t60"].end = max(t60) * 1.2 if t60 else 1
-        self._rfig.title.text = "Reverb bands" + ("" if p.reverb.enabled else " (reverb off)")
+        self._reverb.show(p.reverb)
+        self._residual.show(p.residual)
 
     def __panel__(self):
         w = dict(sizing_mode="stretch_width")
-        return pn.Row(pn.pane.Bokeh(self._nfig, **w), pn.pane.Bokeh(self._rfig, **w), **w)
+        return pn.Row(pn.pane.Bokeh(self._nfig, **w), pn.pane.Bokeh(self._rfig, **w),
+                      pn.pane.Bokeh(self._sfig, **w), **w)

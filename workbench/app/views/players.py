@@ -1,4 +1,4 @@
-"""Sound: the audio players (original, fit, edited, object only, tool only) and device playback."""
+"""Sound: the audio players (original, fit, edited, object, tool and residual only) and device playback."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from ..text import escape_markdown
 from .base import View, later
 
 PLAYERS = {"original": "Original", "fit": "Fit", "edited": "Edited", "object": "Object only",
-           "tool": "Tool only"}
+           "tool": "Tool only", "residual": "Residual only"}
 
 
 class PlayersPanel(View):
-    """Audio players (original, fit, edited, object-only, tool-only) and device playback.
+    """Audio players (original, fit, edited, object-, tool- and residual-only) and device playback.
 
     The Edited player is updated in the event that changed the sound; the others follow
     a moment later (`later`), so a slider's new sound reaches the browser first.
@@ -61,7 +61,9 @@ class PlayersPanel(View):
         s = self.state
         for k in keys:
             arr = s.audio.get(k)
-            if k == "tool" and arr is not None and s.preset is not None and s.preset.tool is None:
+            absent = s.preset is not None and (s.preset.tool is None if k == "tool" else
+                                               k == "residual" and not (s.preset.residual and s.preset.residual.enabled))
+            if absent and arr is not None:
                 arr = None
             if arr is self._shown[k]:
                 continue

@@ -1,0 +1,106 @@
+"""Fits whose parameters are the object's: rings are modes, the noise is measured where
+nothing rings, multi-strike clips read their modes from a clean ring, levels have headroom.
+
+The real-recording test uses the bundled bell that starts at the strike (no quiet
+lead-in): its modes must sit on the peaks where it rings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench.analysis import estimate_modes
+from workbench.analysis.background import noise_psd, noise_window
+from workbench.analysis.rings import ring_recovery, ringing_peaks
+from workbench.audio import load_audio
+from workbench.data import BELL_AT_STRIKE
+from workbench.fitting import fit
+from workbench.presets import Preset, default_noise
+from workbench.rendering import render
+
+SR = 16000
+
+
+def _ring(freqs, t60s, amps, *, sr=SR, n=SR, onset_s=0.2, noise=1e-4, seed=0):
+    t = np.arange(n) / sr
+    y = np.zeros(n)
+    for f, t60, a in zip(freqs, t60s, amps):
+        tt = t - onset_s
+        y += np.where(tt >= 0, a * np.exp(-6.908 * tt / t60) * np.sin(2 * np.pi * f * tt), 0.0)
+    return y + noise * np.random.default_rng(seed).standard_normal(n)
+
+
+def test_ringing_peaks_are_decaying_peaks_above_the_background():
+    y = _ring([440.0, 1200.0, 3000.0], [0.8, 0.4, 0.2], [1.0, 0.5, 0.3])
+    t = np.arange(SR) / SR
+    y += 0.2 * np.sin(2 * np.pi * 2000.0 * t)            # a steady tone: not a ring
+    y += _ring([150.0], [0.8], [1.0], noise=0)           # below 250 Hz: not counted
+    found = ringing_peaks(y, SR, onset_s=0.2)
+    assert sorted(np.round(found).astype(int).tolist()) == [440, 1200, 3000]
+    assert ring_recovery(found, np.array([441.0, 1190.0, 2500.0])).tolist().count(True) == 2
+
+
+def test_noise_is_measured_where_nothing_rings():
+    # Three strikes of a long-ringing mode, then the ring dies into noise of RMS 1e-3:
+    # the part before the third strike is the second's ring, not background.
+    sr, n = SR, 3 * SR
+    y = sum(_ring([500.0], [0.6], [1.0], n=n, onset_s=s, noise=0.0) for s in (0.05, 0.4, 0.8))
+    y = y + 1e-3 * np.random.default_rng(1).standard_normal(n)
+    n_fft = noise_window(sr)
+    psd = noise_psd(y, sr, n_fft)
+    bins = np.fft.rfftfreq(n_fft, 1 / sr)
+    at_mode = psd[np.argmin(np.abs(bins - 500.0))]
+    assert 10 * np.log10(at_mode / 1e-6) < 6.0           # white noise of variance 1e-6 per bin
+
+
+def test_a_later_strike_inside_the_window_does_not_comb_the_modes():
+    sr, n = SR, 2 * SR
+    y = sum(m * _ring([180.0, 700.0], [1.2, 0.9], [1.0, 0.6], n=n, onset_s=s, noise=0.0)
+            for s, m in ((0.1, 1.0), (0.35, 0.8)))
+    y = y + 1e-4 * np.random.default_rng(2).standard_normal(n)
+    est = estimate_modes(y, sr, n_modes=4, onset_s=0.1, end_s=0.35)
+    assert all(np.min(np.abs(est.freqs_hz / f - 1)) < 0.01 for f in (180.0, 700.0))
+    assert len(est.freqs_hz) <= 3                          # no comb of 4 Hz-spaced false peaks
+
+
+@pytest.fixture(scope="module")
+def bell_fit():
+    audio, sr = load_audio(BELL_AT_STRIKE)
+    return fit(str(BELL_AT_STRIKE), device="cpu"), audio.mean(axis=1) if audio.ndim == 2 else audio, sr
+
+
+def test_a_clip_that_starts_at_the_strike_gets_its_modes_where_it_rings(bell_fit):
+    result, audio, sr = bell_fit
+    peaks = ringing_peaks(audio, sr)
+    assert len(peaks) == 5
+    modes = np.array([m.freq_hz for m in result.preset.object.modes])
+    recovered = ring_recovery(peaks, modes)
+    assert recovered.all(), f"rings without a mode within 1 %: {peaks[~recovered].round(1)} Hz"
+    # ...and the loudest modes are rings, not noise high above them.
+    loud = sorted(result.preset.object.modes, key=lambda m: -(10 ** (m.gain_db / 10) * m.t60_s))[:5]
+    assert min(m.freq_hz for m in loud) < 4000.0
+
+
+def test_a_fitted_preset_has_headroom_and_its_damping_law(bell_fit):
+    result, _, _ = bell_fit
+    preset = result.preset
+    y = render(preset, device="cpu")
+    assert 20 * np.log10(np.max(np.abs(y))) <= -1.0 + 1e-6
+    assert preset.provenance.get("level_gain_db", 0.0) <= 0.0
+    law = preset.object.damping
+    assert law is not None and law.n_modes >= 3 and law.law in ("power", "rayleigh")
+
+
+def test_limit_peak_lowers_only_loud_presets_and_records_the_gain():
+    from workbench.levels import limit_peak, peak_dbfs
+    quiet = Preset(name="q", sample_rate=SR, duration_s=0.5, noise=default_noise(-90.0),
+                   object={"modes": [{"freq_hz": 440, "t60_s": 0.5, "gain_db": -20}]},
+                   impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 1}])
+    assert limit_peak(quiet) is quiet
+    loud = quiet.replace(impacts=[{"time_s": 0.01, "contact_s": 5e-4, "magnitude": 40}])
+    limited = limit_peak(loud)
+    assert -1.05 < peak_dbfs(limited) <= -1.0
+    gain = limited.provenance["level_gain_db"]
+    assert limited.impacts[0].magnitude == pytest.approx(40 * 10 ** (gain / 20), rel=1e-6)
+    assert limited.noise.bands[0].gain_db == pytest.approx(-90.0 + gain, abs=1e-6)
