@@ -57,6 +57,26 @@ def is_single_strike(path: Path) -> bool:
     return "_multi" not in path.name and not is_hammer(path)
 
 
+def noise_floor_distance(result) -> float:
+    """Normalised distance between two renders of a fit's first preset that differ only in
+    the seeds of the noise, room and residual: the distance's floor for that recording."""
+    import torch
+
+    from workbench.controls import controls_from_presets
+    from workbench.losses import normalized_distance
+    from workbench.synth import ImpactSynth
+
+    p = result.presets[0]
+    n = len(result.targets[0])
+    renders = []
+    for seed in (0, 10):
+        synth = ImpactSynth(sample_rate=p.sample_rate, n_samples=n, noise_seed=seed, reverb_seed=seed + 1,
+                            residual_seed=seed + 2)
+        with torch.no_grad():
+            renders.append(synth(controls_from_presets([p])))
+    return float(normalized_distance(renders[1], renders[0])[0])
+
+
 # ---------------------------------------------------------------------------------- synthetic modes
 def contact_attenuation(freqs_hz, contact_s: float) -> np.ndarray:
     """Amplitude of our contact pulse's spectrum re DC (as ``loudest_modes`` in bench/fit.py)."""

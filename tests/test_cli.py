@@ -102,3 +102,18 @@ def test_fit_shows_its_progress_bar_once_fitting(bundled_data, tmp_path):
             "--modes", "4", "--no-reverb", "--device", "cpu")
     assert r.returncode == 0, r.stderr
     assert "fitting" in r.stderr and "step 2/2" in r.stderr and (tmp_path / "h.json").is_file()
+
+
+def test_render_lowers_a_loud_preset_to_minus_1_dbfs_unless_asked(demo_preset_path, tmp_path):
+    data = wb.load_preset(demo_preset_path).to_dict()
+    data["impacts"] = [{**i, "magnitude": min(i["magnitude"] * 31.6, 1000.0)} for i in data["impacts"]]
+    loud = wb.save_preset(data, tmp_path / "loud.json")
+    r = run("render", loud, "-o", tmp_path / "limited.wav", "--duration", "0.5")
+    assert r.returncode == 0, r.stderr
+    assert "lowered by" in r.stdout and "-1 dBFS" in r.stdout
+    y, _ = wb.load_audio(tmp_path / "limited.wav")
+    assert -1.1 < 20 * np.log10(np.abs(y).max()) <= -1.0
+    r = run("render", loud, "-o", tmp_path / "raw.wav", "--duration", "0.5", "--subtype", "FLOAT", "--no-limit")
+    assert r.returncode == 0, r.stderr
+    y, _ = wb.load_audio(tmp_path / "raw.wav")
+    assert np.abs(y).max() > 1.0

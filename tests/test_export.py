@@ -469,3 +469,30 @@ def test_cli_export_end_to_end(tmp_path):
     r = run_cli("export", bad, "--to", "tdw", "-o", tmp_path / "b")
     assert r.returncode == 2 and "object has no modes" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "b").exists()
+
+
+# --------------------------------------------------------------------------- levels
+
+def _loud_demo():
+    """The demo struck 30 dB harder: far above full scale."""
+    data = load_preset(DEMO).to_dict()
+    data["impacts"] = [{**i, "magnitude": min(i["magnitude"] * 31.6, 1000.0)} for i in data["impacts"]]
+    return with_changes(**data)
+
+
+def test_a_loud_preset_exports_with_headroom(tmp_path):
+    from workbench.specs import HEADROOM_DBFS
+    loud = _loud_demo()
+    export(loud, to="habitat", output=tmp_path / "h", variations=3, duration_s=0.5, sample_rate=16_000)
+    manifest = read_json(tmp_path / "h" / "manifest.json")
+    jsonschema.validate(manifest, hab.MANIFEST_SCHEMA)
+    peaks = []
+    for entry in manifest["files"]:
+        y, _ = sf.read(tmp_path / "h" / entry["file"], dtype="float32")
+        peaks.append(20 * np.log10(np.abs(y).max()))
+    assert max(peaks) == pytest.approx(HEADROOM_DBFS, abs=0.01) and max(peaks) <= HEADROOM_DBFS + 1e-4
+    assert manifest["level_gain_db"] < -20.0                          # one gain for the whole bank:
+    np.testing.assert_allclose(np.diff(peaks[:3]), [-6.0, -6.0], atol=0.3)   # strengths keep their steps
+    bodies, _, notes = tdw.build_bodies(loud)
+    assert bodies and all(b.amp <= 10 ** (HEADROOM_DBFS / 20) + 1e-4 for b in bodies)
+    assert any("dBFS" in n for n in notes)
