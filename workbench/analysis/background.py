@@ -62,10 +62,10 @@ def noise_window(sample_rate: int) -> int:
 def noise_psd(audio: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
     """Background noise power per rfft bin, in units where white noise of variance s^2 gives s^2.
 
-    Background noise is stationary: it is measured where nothing rings, the quietest
-    ``_QUIET_S`` stretch of the whole file (a quiet lead-in before the first strike, a
-    pause between strikes, or the tail after the ring has died; a quarter of the file
-    when it is shorter than four such stretches). A file that fades to digital silence
+    Background noise is stationary: it is measured where nothing rings, on the file's
+    quietest frames, ``_QUIET_S`` of them in all (a quarter of the file's frames when it
+    is shorter than four times that), wherever they are: a quiet lead-in before the first
+    strike, pauses between strikes, the tail after the ring has died. A file that fades to digital silence
     has no background noise: there the floor is (near) zero, and the modes' own
     least-squares test decides. The ring of an earlier strike is never taken for noise,
     as it was when the part before the fitted strike was used.
@@ -76,12 +76,14 @@ def noise_psd(audio: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
     if len(region) < n_fft:
         region = np.pad(region, (0, n_fft - len(region)))
     power = np.abs(librosa.stft(region, n_fft=n_fft, hop_length=hop, center=False, window=window)) ** 2
-    frame_energy = power.sum(0)
-    n_run = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
-    energy = scipy.ndimage.uniform_filter1d(frame_energy, n_run, mode="nearest")
-    centre = int(np.argmin(energy))
-    start = min(max(centre - n_run // 2, 0), power.shape[1] - n_run)
-    return power[:, start:start + n_run].mean(axis=1) / np.sum(window**2)
+    n_quiet = max(1, min(int(_QUIET_S * sample_rate / hop), power.shape[1] // 4))
+    quiet = np.argsort(power.sum(0))[:n_quiet]
+    if n_quiet < 3:
+        return power[:, quiet].mean(axis=1) / np.sum(window**2)
+    # The median per bin over the quiet frames (a few of which may still hold a ring's
+    # tail, when the lead-in is short), scaled to the mean: a noise bin's power is
+    # exponentially distributed, whose median is ln 2 times its mean.
+    return np.median(power[:, quiet], axis=1) / np.log(2.0) / np.sum(window**2)
 
 
 def _band_edges(band_freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -392,7 +392,7 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     # Headroom: one gain for the whole bank (the velocities keep their relative levels),
     # so that its loudest file peaks at HEADROOM_DBFS at most; measured in a first pass.
     top = max(float(np.max(np.abs(y))) for _, y in rendered())
-    bank_gain = min(1.0, 10.0 ** (HEADROOM_DBFS / 20.0) / top) if top > 0 else 1.0
+    bank_gain = min(1.0, 10.0 ** ((HEADROOM_DBFS - 0.01) / 20.0) / top) if top > 0 else 1.0   # 0.01 dB under
     if bank_gain < 1.0:
         notes.append(f"level: the bank was lowered by {-20 * math.log10(bank_gain):.1f} dB so that its loudest "
                      f"strike peaks at {HEADROOM_DBFS:g} dBFS (manifest: level_gain_db)")

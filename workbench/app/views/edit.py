@@ -87,8 +87,8 @@ class EditPanel(View):
             pn.pane.Markdown("#### Resynthesis", margin=(0, 10)),
             W["pitch_semitones"], W["decay_scale"], W["brightness_db_per_octave"],
             W["contact_scale"], W["strength_db"], self._pattern, W["impact_count"], W["impact_interval_s"],
-            W["noise_db"], W["reverb_db"], W["reverb_decay_scale"], W["residual_db"],
-            pn.Row(self._reverb_on, self._residual_on, self._tool_on),
+            W["noise_db"], W["reverb_db"], W["reverb_decay_scale"], W["residual_db"], self._residual_on,
+            pn.Row(self._reverb_on, self._tool_on),
             pn.Row(self._undo, self._reset, sizing_mode="stretch_width"), self._timing,
             sizing_mode="stretch_width")
 
