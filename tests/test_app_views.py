@@ -80,13 +80,18 @@ def test_the_model_tab_shows_each_bodys_damping_law_or_a_note(tmp_path):
     model = ModelView(state=state)
     view = model.damping
     assert view._fig in [b.object for b in model.__panel__().select(pn.pane.Bokeh)]
-    # the shipped demo was fitted before damping laws: its modes, and the note for each body
+    # a preset fitted before damping laws: its modes, and the note for each body
+    shipped = state.base
+    state.presets.save(shipped.replace(object={**shipped.object.model_dump(mode="json"), "damping": None},
+                                       tool={**shipped.tool.model_dump(mode="json"), "damping": None}), "old")
+    state.load_library_preset("old")
     assert state.base.object.damping is None and state.base.tool is not None
     assert len(view._points["object"].data["freq_hz"]) == len(state.base.object.modes)
     assert not view._laws["object"].data["freq_hz"] and not view._laws["tool"].data["freq_hz"]
     assert view._caption.object.count(escape_markdown(NO_LAW)) == 2
 
     lawful = with_laws(state.base)
+    assert lawful.object.damping == shipped.object.damping       # the library's presets carry theirs
     state.presets.save(lawful, "lawful")
     state.load_library_preset("lawful")
     for body in ("object", "tool"):

@@ -116,4 +116,7 @@ def test_preset_survives_controls_and_back(preset):
     back = preset_from_controls(c, 0, name=preset.name, sample_rate=preset.sample_rate,
                                 duration_s=preset.duration_s, material=preset.material, tags=preset.tags,
                                 provenance=preset.provenance)
-    assert back == preset
+    # the damping law is what the fit measured, not a control: it does not travel through them
+    lawless = preset.replace(object={**preset.object.model_dump(mode="json"), "damping": None},
+                             tool={**preset.tool.model_dump(mode="json"), "damping": None})
+    assert back == lawless

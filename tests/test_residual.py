@@ -21,6 +21,7 @@ SR = 16000
 BANDS = specs.RESIDUAL_BAND_FREQS_HZ
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(__file__).parent / "data" / "renders_before_residual.npz"
+OLD = Path(__file__).parent / "data" / "presets_before_residual"
 
 
 def residual_only(band: int, *, t60_s: float = 0.2, gain_db: float = -40.0) -> dict:
@@ -116,25 +117,43 @@ def test_gradients_match_finite_differences():
 
 def test_presets_without_residual_render_as_before():
     ref = np.load(REFERENCE)
-    got = {"glass": render(ROOT / "presets/glass/impactGlass_medium_000.json", device="cpu"),
-           "separated": render(ROOT / "presets/ceramic/robot_steelfork_on_ceramicmug_separated.json",
-                               duration_s=0.3, device="cpu"),
-           "separated_tool": render(ROOT / "presets/ceramic/robot_steelfork_on_ceramicmug_separated.json",
-                                    duration_s=0.3, device="cpu", parts="tool"),
-           "till_16k": render(ROOT / "presets/metal/perc_till__Zott820_fs209578_multi.json", duration_s=1.0,
+    sep = OLD / "robot_steelfork_on_ceramicmug_separated.json"
+    got = {"glass": render(OLD / "impactGlass_medium_000.json", device="cpu"),
+           "separated": render(sep, duration_s=0.3, device="cpu"),
+           "separated_tool": render(sep, duration_s=0.3, device="cpu", parts="tool"),
+           "till_16k": render(OLD / "perc_till__Zott820_fs209578_multi.json", duration_s=1.0,
                               sample_rate=16000, device="cpu")}
     for key, y in got.items():
         np.testing.assert_allclose(y, ref[key], rtol=0, atol=1e-6 * np.abs(ref[key]).max(), err_msg=key)
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "presets").rglob("*.json")), ids=lambda p: p.name)
-def test_every_bundled_preset_has_no_residual(path):
-    assert "residual" not in json.loads(path.read_text())
+# Presets as the library shipped them before the residual (and damping) keys existed:
+# byte-identical copies of files from commit ccca24c (the library has been refitted since).
+OLD_PRESETS = sorted(OLD.glob("*.json")) + [ROOT / "presets" / "demo.json"]
+
+
+@pytest.mark.parametrize("path", OLD_PRESETS, ids=lambda p: p.name)
+def test_a_preset_from_before_has_no_residual_and_renders_unchanged(path):
+    data = json.loads(path.read_text())
+    assert "residual" not in data and "damping" not in data["object"]
     p = load_preset(path)
-    assert p.residual is None
+    assert p.residual is None and p.object.damping is None
     assert not np.any(render(p, duration_s=0.05, parts="residual", device="cpu"))
     np.testing.assert_array_equal(render(p, duration_s=0.05, device="cpu"),
                                   render(p.replace(residual=None), duration_s=0.05, device="cpu"))
+    assert p.to_dict() == data                     # written back as it was read: no new keys
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "presets").rglob("*.json")), ids=lambda p: p.name)
+def test_every_bundled_preset_renders_its_residual(path):
+    p = load_preset(path)
+    if p.residual is None:
+        return
+    alone = render(p, duration_s=0.3, parts="residual", device="cpu")
+    assert np.all(np.isfinite(alone))
+    np.testing.assert_allclose(render(p, duration_s=0.3, parts="dry", device="cpu"),
+                               render(p.replace(residual={**p.residual.model_dump(), "enabled": False}),
+                                      duration_s=0.3, parts="dry", device="cpu") + alone, atol=2e-5)
 
 
 def test_preset_round_trip_keeps_the_residual(tmp_path):
