@@ -38,7 +38,8 @@ REPORT_EVERY = ParamSpec(name="report_every", unit="", minimum=1, maximum=100_00
                          doc="Steps between two progress reports.")
 DAMPING_WEIGHT = ParamSpec(name="damping_weight", unit="", minimum=0.0, maximum=100.0, scale="linear", default=0.0,
                            doc="Weight of the damping-law prior on the decay times (0: none; the law is "
-                               "still fitted and stored).")
+                               "still fitted and stored). Off by default: on modes whose decays follow no "
+                               "one law (bench: ThreeDWorld, synthetic) 0.1 doubles the T60 error.")
 
 #: Every numeric fit setting by name.
 FIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (N_MODES, N_TOOL_MODES, STEPS, PATIENCE, LEARNING_RATE,
