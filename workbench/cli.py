@@ -96,7 +96,7 @@ def render(
 ):
     """Render a preset to an audio file (lowered to a -1 dBFS peak if it is louder)."""
     from . import audio, presets
-    from .specs import HEADROOM_DBFS
+    from .specs import HEADROOM_DBFS, HEADROOM_PEAK
     from .rendering import render as render_preset
 
     def go():
@@ -107,7 +107,7 @@ def render(
         y = render_preset(p, duration_s=duration, sample_rate=sample_rate, device=device, parts=part)
         sr = sample_rate or p.sample_rate
         peak = float(abs(y).max()) if y.size else 0.0
-        ceiling = 10.0 ** ((HEADROOM_DBFS - 0.01) / 20.0)    # 0.01 dB under: 16-bit rounding stays below
+        ceiling = HEADROOM_PEAK
         if peak > ceiling and not no_limit:
             out.print(f"level: lowered by {20 * math.log10(peak / ceiling):.1f} dB to a {HEADROOM_DBFS:g} dBFS peak "
                       "(the preset is unchanged; --no-limit keeps its level)")

@@ -29,10 +29,7 @@ import numpy as np
 from . import specs
 from .presets import Preset
 from .rendering import render
-from .specs import HEADROOM_DBFS
-
-# Aim this far below the ceiling, so that rounding (float32 renders, 16-bit files) stays under it.
-_MARGIN_DB = 0.01
+from .specs import HEADROOM_DBFS, HEADROOM_MARGIN_DB
 
 
 def peak_dbfs(preset: Preset, *, duration_s: float | None = None) -> float:
@@ -68,5 +65,5 @@ def limit_peak(preset: Preset, *, max_peak_dbfs: float = HEADROOM_DBFS) -> Prese
         over = peak_dbfs(out) - max_peak_dbfs
         if over <= 0.0:
             break
-        out = scale_level(out, -over - _MARGIN_DB)
+        out = scale_level(out, -over - HEADROOM_MARGIN_DB)
     return out

@@ -37,6 +37,10 @@ import numpy as np
 T60_DECAY = 3.0 * math.log(10.0)
 #: Default ceiling of every render and export the workbench writes, in dB re full scale (1.0).
 HEADROOM_DBFS = -1.0
+#: Writers aim this far (dB) under the ceiling, so float32 and 16-bit rounding stay under it...
+HEADROOM_MARGIN_DB = 0.01
+#: ...that is, at this linear peak (full scale 1.0).
+HEADROOM_PEAK = 10.0 ** ((HEADROOM_DBFS - HEADROOM_MARGIN_DB) / 20.0)
 
 Scale = Literal["linear", "log"]
 

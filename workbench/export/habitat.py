@@ -35,7 +35,7 @@ from ..edits import Edits, ModeEdit, apply_edits
 from ..errors import WorkbenchError
 from ..names import material_class, slugify
 from ..presets import Preset
-from ..specs import HEADROOM_DBFS
+from ..specs import HEADROOM_DBFS, HEADROOM_PEAK
 from ..synth import Parts
 from .common import json_bytes, loudest_impact, write_file
 
@@ -392,7 +392,7 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     # Headroom: one gain for the whole bank (the velocities keep their relative levels),
     # so that its loudest file peaks at HEADROOM_DBFS at most; measured in a first pass.
     top = max(float(np.max(np.abs(y))) for _, y in rendered())
-    bank_gain = min(1.0, 10.0 ** ((HEADROOM_DBFS - 0.01) / 20.0) / top) if top > 0 else 1.0   # 0.01 dB under
+    bank_gain = min(1.0, HEADROOM_PEAK / top) if top > 0 else 1.0
     if bank_gain < 1.0:
         notes.append(f"level: the bank was lowered by {-20 * math.log10(bank_gain):.1f} dB so that its loudest "
                      f"strike peaks at {HEADROOM_DBFS:g} dBFS (manifest: level_gain_db)")

@@ -67,7 +67,7 @@ import numpy as np
 from ..errors import WorkbenchError
 from ..names import AUDIO_MATERIALS, slugify
 from ..presets import Preset
-from ..specs import HEADROOM_DBFS
+from ..specs import HEADROOM_DBFS, HEADROOM_PEAK
 from .common import json_bytes, loudest_impact, write_file
 from .tdw_compat import (CONTACT_S_PER_KG, FLOOR_AMP, MAX_CONTACT_S, MIN_FREQ_HZ, MIN_MASS_KG, MIN_POWER_DB,
                          MIN_T60_S, N_MATERIAL_MODES, TDW_SAMPLE_RATE, TDW_VERSION, nearest_builtin, tdw_dir,
@@ -386,7 +386,7 @@ def build_bodies(preset: Preset, *, peak_db: float = DEFAULT_PEAK_DB) -> tuple[l
         warnings_ += modes.warnings
         material, size, how = nearest_builtin(modes, preset.material if role == "object" else "")
         peak = _peak_amp(preset, role)
-        ceiling = round(10.0 ** (HEADROOM_DBFS / 20.0), 4)
+        ceiling = round(HEADROOM_PEAK, 4)
         amp = float(min(ceiling, max(0.01, round(peak, 4))))
         if peak > ceiling:
             notes.append(f"{role}: our render peaks at {20 * math.log10(peak):+.1f} dBFS; amp set to {ceiling} "

@@ -264,7 +264,7 @@ def fit(
     result.warnings = notes
     if whole_file is not None:
         result.file_preset = limit_peak(_merge_segments(result.presets, whole_file))
-    # Headroom: a fitted preset renders at or below levels.HEADROOM_DBFS (the gain is in
+    # Headroom: a fitted preset renders at or below specs.HEADROOM_DBFS (the gain is in
     # its provenance; the distances were measured before it, at the recording's level).
     result.presets = [limit_peak(p) for p in result.presets]
     result.elapsed_s = time.perf_counter() - t_start

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..damping import DampingLaw, body_law
+from ..damping import body_law
 from .params import FitParams
 
 #: Narrowest prior (in ln t60): a factor e^0.25 = 1.28, the accuracy of a good decay fit.
@@ -52,20 +52,15 @@ class DampingPrior:
         self._targets: list[tuple[torch.Tensor, float] | None] = [None] * len(self.banks)
         self._fitted = False
 
-    def laws(self) -> list[DampingLaw | None]:
-        """The law of every bank (objects, then tools) at the current values."""
-        with torch.no_grad():
-            return [body_law(*(v.detach().double().cpu().numpy() for v in FitParams.bank_values(bank)))
-                    for bank in self.banks]
-
     def _refit(self) -> None:
-        for i, (bank, law) in enumerate(zip(self.banks, self.laws())):
-            if law is None:
-                self._targets[i] = None
-                continue
-            f = FitParams.bank_values(bank)[0].detach().double().cpu().numpy()
-            target = torch.as_tensor(np.log(law.t60_at(f)), dtype=torch.float32, device=bank.t60.device)
-            self._targets[i] = (target, 1.0 / (2.0 * max(law.spread, MIN_SPREAD) ** 2))
+        """Each bank's law at its current values: the target ln t60 per mode and 1 / (2 spread^2)."""
+        with torch.no_grad():
+            for i, bank in enumerate(self.banks):
+                f, t60, gains = (v.detach().double().cpu().numpy() for v in FitParams.bank_values(bank))
+                law = body_law(f, t60, gains)
+                self._targets[i] = None if law is None else (
+                    torch.as_tensor(np.log(law.t60_at(f)), dtype=torch.float32, device=bank.t60.device),
+                    1.0 / (2.0 * max(law.spread, MIN_SPREAD) ** 2))
 
     def __call__(self, step: int) -> torch.Tensor:
         """The prior's loss at this step (refitting the laws when due); 0 when weight is 0."""
