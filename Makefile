@@ -18,12 +18,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	touch $@
 
-# Debian packages for the browser tests (Chromium) and audio playback (PortAudio).
+# Debian packages for the browser tests (Chromium), audio playback (PortAudio) and the Faust
+# export's round trip (the faust compiler and g++ build the exported .dsp).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q libportaudio; then \
+	@if [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q libportaudio || [ ! -x /usr/bin/faust ] \
+	    || [ ! -x /usr/bin/g++ ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libportaudio2 >/dev/null; \
-	  else echo "note: run 'sudo apt-get install chromium libportaudio2' for the browser tests"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libportaudio2 \
+	      faust g++ >/dev/null; \
+	  else echo "note: run 'sudo apt-get install chromium libportaudio2 faust g++' for the browser and Faust tests"; fi; \
 	fi
 
 # Debian's PortAudio alone (what `sounddevice` needs for "Play on this machine"; `make run` asks for it).
@@ -46,6 +49,7 @@ bench: setup system-deps
 	$(PY) bench/detect.py
 	$(PY) bench/fit.py
 	$(PY) bench/export_roundtrip.py
+	$(PY) bench/faust_roundtrip.py
 	$(PY) bench/dashboard.py
 
 clean:

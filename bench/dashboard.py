@@ -71,6 +71,14 @@ SLIDERS = [
     ("noise level", "noise_db", lambda i: (i % 40) - 20),
     ("reverb amount", "reverb_db", lambda i: (i % 20) - 10),
     ("reverb decay", "reverb_decay_scale", lambda i: 0.5 + (i % 20) / 10),
+    # the physical sliders (`workbench.physical`), a new value each time (no cached part);
+    # a dict sets several controls at once
+    ("size", "size", lambda i: 0.5 * 1.01 ** (i % 200)),
+    ("material (and amount)", None, lambda i: {"material": ("wood", "glass", "plastic", "ceramic", "stone")[i % 5],
+                                               "material_amount": 0.1 + (0.618 * i) % 0.9}),
+    ("strike velocity", "velocity", lambda i: 0.5 * 1.01 ** (i % 200)),
+    ("mallet stiffness", "stiffness", lambda i: 0.5 * 1.01 ** (i % 200)),
+    ("strike position", "strike_position", lambda i: (0.618 * i) % 1.0),
 ]
 
 
@@ -81,16 +89,19 @@ def demo_2s():
     return record.preset.replace(duration_s=2.0)
 
 
-def slider_latency(repeats: int) -> list[tuple[str, float, float, int]]:
+def slider_latency(repeats: int, only: str = "") -> list[tuple[str, float, float, int]]:
     preset = demo_2s()
     renderer = PartCache()
     renderer.render(preset)
     rows = []
     for label, field, value in SLIDERS:
+        if only and only not in label:
+            continue
         times, last = [], renderer.render(preset)
         for i in range(repeats):
             t0 = time.perf_counter()
-            edited = apply_edits(preset, Edits(**{field: value(i + 1)}))
+            v = value(i + 1)
+            edited = apply_edits(preset, Edits(**(v if isinstance(v, dict) else {field: v})))
             out = renderer.render(edited)
             for k, y in out.items():          # the players whose sound changed
                 if y is not last[k]:

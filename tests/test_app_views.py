@@ -60,6 +60,32 @@ def test_log_sliders_show_the_nearest_stop_and_keep_the_value(state):
     assert w.value == 1.0
 
 
+def test_the_physical_sliders_move_the_rendered_modes(state):
+    """Size 2: every object mode an octave down in the Edited sound; a material: its wave speed ratio."""
+    import numpy as np
+
+    from workbench.materials import wave_speed
+
+    def strongest(y):
+        spectrum = np.abs(np.fft.rfft(y * np.hanning(len(y))))
+        return np.fft.rfftfreq(len(y), 1.0 / state.audio_rate)[np.argmax(spectrum)]
+
+    panel = EditPanel(state=state)
+    w, base = panel._widgets, state.base
+    assert isinstance(w["size"], LogSlider) and w["material_amount"].disabled
+    before = strongest(state.audio["object"])
+    _release(w["size"], 2.0)
+    assert state.controls.size == 2.0
+    assert [m.freq_hz for m in state.preset.object.modes] == pytest.approx([m.freq_hz / 2 for m in base.object.modes])
+    assert strongest(state.audio["object"]) == pytest.approx(before / 2, abs=1.0)
+    panel._material.value = "wood"
+    assert not w["material_amount"].disabled and state.preset.material == "wood"
+    ratio = wave_speed("wood") / wave_speed(base.material)
+    assert state.preset.object.modes[0].freq_hz == pytest.approx(base.object.modes[0].freq_hz / 2 * ratio)
+    state.reset_edits()
+    assert w["size"].value == 1.0 and panel._material.value == "" and state.preset.object.modes == base.object.modes
+
+
 def test_the_whole_workbench_builds_on_the_demo(state):
     view = Workbench(state=state)
     page = view.template("test")
@@ -110,3 +136,30 @@ def test_the_model_tab_shows_each_bodys_damping_law_or_a_note(tmp_path):
     assert state.base.tool is None
     assert not view._points["tool"].data["freq_hz"] and "tool" not in view._caption.object
     assert [item.label.value for item in view._fig.legend[0].items if item.visible] == ["object"]
+
+
+def test_the_variations_tab_generates_auditions_and_downloads_a_bank(state):
+    """On the demo (a fitted single strike: the library prior), a 4-file bank over two velocity layers."""
+    import io
+    import json
+    import zipfile
+
+    from workbench.app.views.variations import VariationsPanel
+
+    panel = VariationsPanel(state=state)
+    assert panel._download.disabled
+    panel._n.value, panel._velocity.value, panel._layers.value = 4, (0.5, 2.0), 2
+    panel._generate()
+    bank = panel._bank
+    assert len(bank.rows) == 4 and bank.model.source == "prior"
+    assert "4 variations" in panel._summary.object and not panel._download.disabled
+    assert len(panel._pick.options) == 4 and panel._player.object is not None
+    names = zipfile.ZipFile(io.BytesIO(panel._zip().getvalue())).namelist()
+    root = names[0].split("/")[0]
+    assert {f"{root}/mapping.json", f"{root}/mapping.csv", f"{root}/README.md"} <= set(names)
+    assert sum(n.endswith(".wav") for n in names) == 4
+    mapping = json.loads(zipfile.ZipFile(io.BytesIO(panel._zip().getvalue())).read(f"{root}/mapping.json"))
+    assert [layer["layer"] for layer in mapping["layers"]] == [0, 1]
+    panel._velocity.value = (3.0, 2.0)            # reversed by hand: a message, the last bank kept
+    panel._generate()
+    assert state.message[0] == "error" and "velocity_range" in state.message[1] and panel._bank is bank

@@ -141,6 +141,48 @@ def test_upload_fit_edit_save_export(page, server, bundled_data):
     assert zipfile.ZipFile(io.BytesIO(data)).namelist()
 
 
+def test_dropped_recording_to_bank_and_faust_file(page, bundled_data):
+    """Issue 15's path in the browser: drop, fit, a physical edit, a variation bank and a Faust file."""
+    import json
+
+    _upload(page, bundled_data / "robot_woodspoon_on_steelbowl.wav")
+    expect(page.locator(".wb-recordings option")).to_have_count(2, timeout=TIMEOUT_MS)
+    _set_number(page, ".wb-modes", 8)
+    _set_number(page, ".wb-steps", 4)
+    page.locator(".wb-fit button").click()
+    expect(page.locator(".wb-fit-status")).to_contain_text("fit done", timeout=180_000)
+
+    edited = page.locator(".wb-player-edited audio")
+    expect(edited).to_have_attribute("src", re.compile("^data:audio/wav"))
+    before = edited.get_attribute("src")
+    handle = page.locator(".wb-edit-size .noUi-handle")       # the object twice as large, or so
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowRight")
+    expect(edited).not_to_have_attribute("src", before, timeout=TIMEOUT_MS)
+
+    page.locator(".bk-tab").filter(has_text="Variations").click()
+    _set_number(page, ".wb-var-files", 4)
+    page.locator(".wb-var-generate button").click()
+    expect(page.locator(".wb-var-summary")).to_contain_text("4 variations", timeout=120_000)
+    expect(page.locator(".wb-var-player audio")).to_have_attribute("src", re.compile("^data:audio/wav"))
+    with page.expect_download(timeout=120_000) as dl:
+        page.locator(".wb-var-download button").click()
+    bank = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    root = bank.namelist()[0].split("/")[0]
+    mapping = json.loads(bank.read(f"{root}/mapping.json"))
+    assert len(mapping["files"]) == 4 and sum(n.endswith(".wav") for n in bank.namelist()) == 4
+    assert all(f["distance"] <= mapping["max_distance"] for f in mapping["files"])
+    assert {f"{root}/mapping.csv", f"{root}/README.md"} <= set(bank.namelist())
+
+    page.locator(".bk-tab").filter(has_text="Presets").click()
+    with page.expect_download(timeout=120_000) as dl:
+        page.locator(".wb-export-faust button").click()
+    faust = zipfile.ZipFile(io.BytesIO(Path(dl.value.path()).read_bytes()))
+    dsp = [n for n in faust.namelist() if n.endswith(".dsp")]
+    assert len(dsp) == 1 and 'import("stdfaust.lib")' in faust.read(dsp[0]).decode()
+
+
 def test_bad_uploads_show_errors_and_keep_working(page, tmp_path, bundled_data):
     before = _recordings(page)
     corrupt = tmp_path / "corrupt.wav"

@@ -12,7 +12,9 @@ Layers, bottom to top (a module imports only from its own layer or the ones belo
 4. `workbench.synth` (`ImpactSynth`, DiffImpact eq. 1, per-part spectra and their mix),
    `workbench.losses`.
 5. `workbench.controls` (presets <-> synth controls), `workbench.edits` (relative edits of
-   a preset), `workbench.rendering` (`render` presets; `PartCache` for incremental renders).
+   a preset), `workbench.physical` (size, material and strike edits as physical laws) and
+   `workbench.materials` (their material table), `workbench.rendering` (`render` presets;
+   `PartCache` for incremental renders).
 6. `workbench.fitting` (analysis by synthesis), `workbench.export` (ThreeDWorld, Habitat),
    `workbench.library` (preset libraries from folders of recordings).
 7. `workbench.app`, `workbench.notebook` (the dashboard, Panel/param), `workbench.cli`.
@@ -31,5 +33,6 @@ from .version import __version__
 __getattr__, __dir__, _lazy_all = lazy_loader.attach(__name__, submod_attrs={
     "audio": ["load_audio", "save_audio"], "fitting": ["fit"],
     "losses": ["MultiScaleSpectralLoss", "spectral_distance"],
+    "physical": ["scaled", "struck", "with_material"],
     "presets": ["Preset", "load_preset", "save_preset"], "rendering": ["render"]})
 __all__ = ["WorkbenchError", "__version__", *_lazy_all]

@@ -120,10 +120,13 @@ PRESET_BYTES = Budget(name="preset_bytes", limit=64 * 2**20, unit="bytes", per="
 #: Bands of one noise or reverb spectrum in a preset (the workbench writes 16 and 9).
 BANDS = Budget(name="bands", limit=256, unit="bands", per="per spectrum",
                doc="Bands of a preset's noise or reverb spectrum; each band is interpolated per render.")
+#: Files of one variation bank (``workbench variations -n``): each is a render and a distance check.
+BANK_FILES = Budget(name="bank_files", limit=1000, unit="files", per="per variation bank",
+                    doc="Variations in one bank; each is rendered and checked against the original.")
 
 #: Every budget by name (for tables, docs and the benchmark).
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
     RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, SESSION_SAMPLES, UPLOADS_IN_FLIGHT,
     FIT_SAMPLES,
     RENDER_CACHE_BYTES, SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES,
-    PRESET_BYTES, BANDS)}
+    PRESET_BYTES, BANDS, BANK_FILES)}

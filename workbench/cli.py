@@ -1,4 +1,4 @@
-"""The `workbench` command line: render, info, fit, detect, export, serve, library.
+"""The `workbench` command line: render, info, fit, detect, export, variations, serve, library, materials.
 
 Start-up stays light (``workbench --help`` imports neither torch nor the fitter):
 each command imports what it needs when it runs.
@@ -272,11 +272,13 @@ def detect(
 @app.command("export")
 def export_cmd(
     preset: Path = typer.Argument(..., help="Preset JSON file."),
-    to: str = typer.Option(..., "--to", help="tdw (ThreeDWorld PyImpact) | habitat (habitat-sim audio)"),
+    to: str = typer.Option(..., "--to", help="tdw (ThreeDWorld PyImpact) | habitat (habitat-sim audio) | "
+                                             "faust (a .dsp for faust2lv2, faust2vst, ...)"),
     output: Path = typer.Option(..., "-o", "--output", help="Export folder to create."),
     force: bool = typer.Option(False, "--force", help="Replace the export folder if it exists."),
     sample_rate: Optional[int] = typer.Option(None, "--sample-rate",
-                                              help="habitat: WAV sample rate in Hz (default 44100; e.g. 16000, 48000)."),
+                                              help="habitat: WAV sample rate in Hz (default 44100; e.g. 16000, 48000); "
+                                                   "faust: rate of the reference WAV (default: the preset's)."),
     variations: Optional[int] = typer.Option(None, "--variations",
                                              help="habitat: WAVs per preset (strength x contact x seed grid; default 9)."),
     duration: Optional[float] = typer.Option(None, "--duration", help="habitat: WAV length in s (default: the preset's)."),
@@ -285,7 +287,7 @@ def export_cmd(
     room_area: Optional[float] = typer.Option(None, "--room-area",
                                               help="habitat: room surface in m^2 for Eyring absorption (default 94)."),
 ):
-    """Export a preset for a simulator (ThreeDWorld or Habitat) into a new folder."""
+    """Export a preset for a simulator (ThreeDWorld or Habitat) or as a Faust plugin source into a new folder."""
     from .export import export as export_preset
 
     def go():
@@ -300,6 +302,78 @@ def export_cmd(
         if rt:
             out.print(f"round trip with tdw's synthesiser: distance {rt['distance']:.2g} in PyImpact's conventions, "
                       f"{rt['distance_workbench']:.3f} from what the workbench plays (<= {rt['max_allowed']:g})")
+
+    _run(go)
+
+
+@app.command()
+def variations(
+    preset: Path = typer.Argument(..., help="Preset JSON file (a fitted preset)."),
+    n: int = typer.Option(40, "-n", help="Files in the bank."),
+    output: Path = typer.Option(..., "-o", "--output", help="Bank folder to create."),
+    force: bool = typer.Option(False, "--force", help="Replace the bank folder if it exists."),
+    velocity_range: tuple[float, float] = typer.Option((1.0, 1.0), "--velocity-range", metavar="LOW HIGH",
+                                                       help="Strike velocity relative to the fitted strike."),
+    size_range: tuple[float, float] = typer.Option((1.0, 1.0), "--size-range", metavar="LOW HIGH",
+                                                   help="Object size relative to the fitted object."),
+    layers: int = typer.Option(1, "--layers", help="Velocity layers (blend/switch container entries)."),
+    max_distance: float = typer.Option(0.25, "--max-distance",
+                                       help="Bound on each file's normalised spectral distance to the original."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draws (same seed, same bank)."),
+    recording: Optional[Path] = typer.Option(None, "--recording",
+                                             help="The recording the preset was fitted to: mode gain spread "
+                                                  "measured on its strikes (default: the library prior)."),
+    channel: Optional[int] = typer.Option(None, "--channel", help="Channel of a multichannel recording."),
+    sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="WAV sample rate (default: the preset's)."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="WAV length in s (default: the preset's)."),
+):
+    """Write a bank of strike variations learned from the recording, with a game-engine mapping."""
+    from .banks import make_bank, write_bank
+    from .presets import load_preset
+    from .variations import learn_variation
+
+    def go():
+        check_output(output, "-o", folder=True)
+        if output.exists() and not force:
+            raise WorkbenchError(f"-o {output}: exists; use --force to replace it")
+        p = load_preset(preset)
+        audio, sr = (None, None)
+        if recording is not None:
+            from .audio import load_audio, resample
+            audio, sr = load_audio(recording, channel=channel)
+            if sr != p.sample_rate:
+                audio, sr = resample(audio, sr, p.sample_rate), p.sample_rate
+        model = learn_variation(p, audio, sr)
+        bank = make_bank(p, n, model=model, seed=seed, velocity_range=velocity_range, size_range=size_range,
+                         layers=layers, max_distance=max_distance, sample_rate=sample_rate, duration_s=duration)
+        write_bank(bank, output, force=force)
+        s = bank.summary
+        out.print(f"wrote {len(bank.rows)} variations of [bold]{p.name}[/] to {output} "
+                  f"(model: {model.describe()})", highlight=False)
+        out.print(f"distance to the original: median {s['median_distance']:.3f}, max {s['max_distance']:.3f} "
+                  f"(bound {max_distance:g}); between files: median {s['median_between']:.3f}, "
+                  f"smallest {s['min_between']:.4f}", highlight=False)
+
+    _run(go)
+
+
+@app.command("variation-prior")
+def variation_prior(
+    presets_dir: Path = typer.Argument(..., help="Preset library folder (presets with repeated strikes are used)."),
+    recordings: Path = typer.Argument(..., help="Folder of the recordings the presets were fitted to."),
+    output: Path = typer.Option(..., "-o", "--output", help="JSON file to write (the package's: "
+                                                            "workbench/data/variation_prior.json)."),
+):
+    """Learn the library prior of strike variations from every multi-strike recording."""
+    from .atomic import atomic_write_bytes
+    from .export.common import json_bytes
+    from .variations import prior_from_library
+
+    def go():
+        check_output(output, "-o", suffixes=(".json",))
+        model = prior_from_library(presets_dir, recordings)
+        atomic_write_bytes(output, json_bytes(model.to_dict(), name=str(output)))
+        out.print(f"wrote {output}: {model.describe()}", highlight=False)
 
     _run(go)
 
@@ -348,6 +422,24 @@ def library(
         entries = build_library(source, output, steps=steps, n_modes=modes, separate=not no_separation,
                                 log=lambda msg: err.print(msg, highlight=False))
         out.print(f"wrote {len(entries)} presets and {output / 'README.md'}")
+
+    _run(go)
+
+
+@app.command()
+def materials(
+    output: Path = typer.Option(Path("workbench/data/materials.json"), "-o", "--output",
+                                help="Material table JSON to write."),
+    presets_dir: Path = typer.Option(Path("presets"), "--presets", help="Preset library whose laws are pooled."),
+    no_tdw: bool = typer.Option(False, "--no-tdw", help="Skip ThreeDWorld's material tables."),
+):
+    """Rebuild the physical edits' material table (E, density, damping laws per material)."""
+    from .materials import build_material_table, write_material_table
+
+    def go():
+        check_output(output, "-o", suffixes=(".json",))
+        table = build_material_table(presets_dir, use_tdw=not no_tdw)
+        out.print(f"wrote {write_material_table(table, output)}: {len(table['materials'])} materials")
 
     _run(go)
 

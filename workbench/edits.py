@@ -1,11 +1,12 @@
 """Relative edits of a preset: the slider resynthesis as data and one pure function.
 
 `Edits` holds every control (pitch, decay, brightness, contact time, strength, impact
-pattern, noise, reverb, residual, tool on/off, per-mode edits); `EDIT_SPECS` declares their
-ranges once (the dashboard's sliders read them); `apply_edits` is the pure map
-``(Preset, Edits) -> Preset`` used by the dashboard, the notebook and the Habitat
-variation bank alike. Every edited value is clipped into its `workbench.specs` range,
-so the result is a valid preset without a second validation pass.
+pattern, noise, reverb, residual, tool on/off, per-mode edits, and the physical edits of
+`workbench.physical`: size, material, strike velocity, mallet stiffness, strike position);
+`EDIT_SPECS` declares their ranges once (the dashboard's sliders read them); `apply_edits`
+is the pure map ``(Preset, Edits) -> Preset`` used by the dashboard, the notebook and the
+Habitat variation bank alike. Every edited value is clipped into its `workbench.specs`
+range, so the result is a valid preset without a second validation pass.
 
 Example:
     >>> from workbench.presets import Preset
@@ -22,7 +23,7 @@ import dataclasses
 import math
 from typing import Any
 
-from . import specs
+from . import physical, specs
 from .errors import WorkbenchError
 from .presets import Impact, ModalBody, Mode, NoiseBand, Preset, ResidualBand, ReverbBand
 from .specs import ParamSpec
@@ -51,6 +52,19 @@ EDIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (
               doc="Multiply the reverberation time of every band."),
     ParamSpec(name="residual_db", unit="dB", minimum=-40.0, maximum=20.0, scale="linear", default=0.0,
               doc="Change the strike's residual (decaying band noise) level by this many dB."),
+    # The physical edits (`workbench.physical`), applied before the ones above.
+    ParamSpec(name="size", unit="x", minimum=0.25, maximum=4.0, scale="log", default=1.0,
+              doc="Make the object this many times larger: frequencies / size, decays along its damping law, "
+                  "-12 dB per doubling."),
+    ParamSpec(name="material_amount", unit="", minimum=0.0, maximum=1.0, scale="linear", default=1.0,
+              doc="How far the object morphs towards the chosen material (0: as fitted, 1: fully)."),
+    ParamSpec(name="velocity", unit="x", minimum=0.1, maximum=10.0, scale="log", default=1.0,
+              doc="Strike velocity relative to the fitted strike (Hertz: contact time x v^-1/5, impulse x v)."),
+    ParamSpec(name="stiffness", unit="x", minimum=0.1, maximum=10.0, scale="log", default=1.0,
+              doc="Contact stiffness E* relative to the fitted mallet (contact time x s^-2/5)."),
+    ParamSpec(name="strike_position", unit="", minimum=0.0, maximum=1.0, scale="linear",
+              default=physical.REFERENCE_POSITION,
+              doc="Where the strike lands along the object (0: an end, as fitted; 0.5: the middle; 1-D beam modes)."),
 )}
 
 #: Timing patterns: as fitted, one impact (the first), regular repeats, a bounce.
@@ -94,6 +108,12 @@ class Edits:
     residual_on: bool = True       # False turns the preset's residual off
     tool_on: bool = True           # False drops the tool's modes
     modes: tuple[ModeEdit, ...] = ()
+    size: float = 1.0              # the physical edits (`workbench.physical`)
+    material: str = ""             # "": as fitted
+    material_amount: float = 1.0
+    velocity: float = 1.0
+    stiffness: float = 1.0
+    strike_position: float = physical.REFERENCE_POSITION
 
     def is_identity(self) -> bool:
         return self == Edits()
@@ -159,18 +179,32 @@ def _impacts(preset: Preset, edits: Edits) -> tuple[Impact, ...]:
                                         magnitude=_clip(specs.MAGNITUDE, m * gain)) for t, tau, m in rows)
 
 
+def _physical(preset: Preset, edits: Edits) -> Preset:
+    """The physical edits, in order: size, material, strike (`workbench.physical`)."""
+    if edits.size != 1.0:
+        preset = physical.scaled(preset, edits.size)
+    if edits.material:
+        preset = physical.with_material(preset, edits.material, edits.material_amount)
+    return physical.struck(preset, velocity=edits.velocity, stiffness=edits.stiffness,
+                           position=edits.strike_position)
+
+
 def apply_edits(preset: Preset, edits: Edits) -> Preset:
     """The preset with ``edits`` applied (pure; returns ``preset`` itself for no edits).
 
-    Order: per-mode edits and mutes, then pitch, decay and brightness on every mode;
-    the impact pattern, then contact time and strength; noise, reverb and residual
-    offsets; reverb, residual and tool on/off. Every value is clipped into its `workbench.specs` range.
+    Order: the physical edits (size, material, strike: `workbench.physical`); per-mode
+    edits and mutes, then pitch, decay and brightness on every mode; the impact pattern,
+    then contact time and strength; noise, reverb and residual offsets; reverb, residual
+    and tool on/off. Every value is clipped into its `workbench.specs` range.
 
     Raises:
-        WorkbenchError: an unknown impact pattern, or a per-mode value that is not finite.
+        WorkbenchError: an unknown impact pattern or material (or a preset whose material
+            the material table does not know), a per-mode value that is not finite, or a
+            physical edit out of its domain (a size that is not positive, ...).
     """
     if edits.is_identity():
         return preset
+    original, preset = preset, _physical(preset, edits)
     if edits.impact_pattern not in IMPACT_PATTERNS:
         raise WorkbenchError(f"impact_pattern: {edits.impact_pattern!r} is not one of {', '.join(IMPACT_PATTERNS)}")
     for m in edits.modes:
@@ -193,7 +227,7 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
             "bands": tuple(ResidualBand.model_construct(
                 freq_hz=b.freq_hz, gain_db=_clip(specs.RESIDUAL_GAIN_DB, b.gain_db + edits.residual_db),
                 t60_s=b.t60_s) for b in residual.bands)})
-    provenance = {**preset.provenance, "edits": edits.changed(), "edited_from": preset.name}
+    provenance = {**original.provenance, "edits": edits.changed(), "edited_from": original.name}
     return preset.model_copy(update={
         "object": _body(preset.object, "object", edits),
         "tool": _body(preset.tool, "tool", edits) if edits.tool_on else None,

@@ -124,6 +124,34 @@ def normalized_distance(input: torch.Tensor, target: torch.Tensor, *,
     return loss.per_item(input, target) / reference.clamp_min(1e-12)
 
 
+def pairwise_distances(signals: torch.Tensor, pairs, *, loss: MultiScaleSpectralLoss | None = None) -> torch.Tensor:
+    """`normalized_distance` of ``signals[i]`` to ``signals[j]`` for each ``(i, j)`` in ``pairs``,
+    with each signal's spectrograms computed once (a bank's spread: n signals, up to n^2 pairs).
+
+    Args:
+        signals: (n, n_samples) signals of equal length.
+        pairs: Sequence of (i, j) index pairs; j is the target (its noise reference normalises,
+            drawn as `spectral_distance` draws it: the result is ``spectral_distance(signals[i], signals[j])``).
+
+    Returns:
+        (len(pairs),) distances.
+    """
+    loss = loss or MultiScaleSpectralLoss()
+    signals = torch.atleast_2d(signals)
+    idx = torch.as_tensor(pairs, dtype=torch.long).reshape(-1, 2)
+    reference = torch.cat([loss.per_item(white_noise_like(x[None]), x[None]) for x in signals]).clamp_min(1e-12)
+    total = signals.new_zeros(len(idx))
+    for scale in loss.scales:
+        s, log_s = scale.target_features(signals)
+        for k in range(0, len(idx), 64):
+            i, j = idx[k:k + 64, 0], idx[k:k + 64, 1]
+            if scale.lin_weight:
+                total[k:k + 64] += scale.lin_weight * (s[i] - s[j]).abs().mean(dim=(-2, -1))
+            if scale.log_weight:
+                total[k:k + 64] += scale.log_weight * (log_s[i] - log_s[j]).abs().mean(dim=(-2, -1))
+    return total / reference[idx[:, 1]]
+
+
 def _samples(signal, name: str) -> torch.Tensor:
     """``signal`` as a flat float32 tensor; refuses NaN/inf and non-numbers, naming the argument."""
     if isinstance(signal, torch.Tensor):

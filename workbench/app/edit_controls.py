@@ -23,12 +23,15 @@ import param
 
 from ..edits import EDIT_FIELDS, EDIT_SPECS, IMPACT_PATTERNS, Edits, ModeEdit
 from ..errors import WorkbenchError
+from ..materials import material_names
 from ..presets import Preset
 from ..specs import FREQ_HZ, GAIN_DB, T60_S, ParamSpec
 from .plotdata import mode_rows
 
 #: Per-mode values the mode table edits (absolute), with their ranges.
 MODE_SPECS = {"freq_hz": FREQ_HZ, "t60_s": T60_S, "gain_db": GAIN_DB}
+#: The material selector's choices: {label: value}, "as fitted" first.
+MATERIAL_CHOICES = {"as fitted": "", **{m: m for m in material_names()}}
 
 
 def number_param(spec: ParamSpec, **kw) -> param.Number:
@@ -64,6 +67,13 @@ class EditControls(param.Parameterized):
                                 doc="Off removes the strike's residual (decaying band noise).")
     tool_on = param.Boolean(default=True, label="Tool on", doc="Off removes the striking tool's modes.")
     modes = param.Parameter(default=(), doc="Per-mode edits (a tuple of ModeEdit) from the mode table.")
+    size = number_param(EDIT_SPECS["size"], label="Size (x)")
+    material = param.Selector(default="", objects=MATERIAL_CHOICES, label="Material",
+                              doc="Morph the object towards this material's wave speed, damping law and density.")
+    material_amount = number_param(EDIT_SPECS["material_amount"], label="Material amount")
+    velocity = number_param(EDIT_SPECS["velocity"], label="Strike velocity (x)")
+    stiffness = number_param(EDIT_SPECS["stiffness"], label="Mallet stiffness (x)")
+    strike_position = number_param(EDIT_SPECS["strike_position"], label="Strike position (0 = end)")
 
     FIELDS = EDIT_FIELDS
 

@@ -153,7 +153,7 @@ class PresetActions:
         return self.preset.replace(**self._saved)
 
     def download_name(self, kind: str) -> str:
-        """File name of a download: ``json``, ``wav`` (the edited sound) or an export (``tdw``, ``habitat``).
+        """File name of a download: ``json``, ``wav`` (the edited sound) or an export (``tdw``, ``habitat``, ``faust``).
 
         Named after the preset (its saved name once saved); the WAV never has the shown recording's name.
         """
@@ -176,3 +176,30 @@ class PresetActions:
         if preset is None:
             raise WorkbenchError("no preset to export yet")
         return export_zip(preset, to)
+
+    # -- variation banks ----------------------------------------------------------------
+    def variation_model(self):
+        """How strikes of the shown fit vary: learned from its recording when the fit has
+        several strikes (`workbench.variations.learn_variation`), else the library prior."""
+        from ..audio import resample
+        from ..variations import MIN_STRIKES, learn_variation
+
+        fitted = self.record.preset if self.record is not None else self.base
+        if fitted is None:
+            raise WorkbenchError("no preset yet: fit a recording or load a preset")
+        item = self.recording_state
+        if self.record is None or item is None or len(fitted.impacts) < MIN_STRIKES:
+            return learn_variation(fitted)
+        audio, sr = np.asarray(item.audio(), dtype=np.float64), item.recording.sample_rate
+        if sr != fitted.sample_rate:
+            audio, sr = resample(audio, sr, fitted.sample_rate), fitted.sample_rate
+        return learn_variation(fitted, audio, sr)
+
+    def variation_bank(self, n: int, **options):
+        """A `workbench.banks.Bank` of ``n`` variations of the edited preset (options: `make_bank`'s)."""
+        from ..banks import make_bank
+
+        preset = self.named_preset()
+        if preset is None:
+            raise WorkbenchError("no preset yet: fit a recording or load a preset")
+        return make_bank(preset, n, model=self.variation_model(), **options)

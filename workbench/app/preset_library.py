@@ -38,7 +38,7 @@ def file_stem(name: str) -> str:
 
 
 def download_names(preset_name: str, recording: str = "") -> dict[str, str]:
-    """File names of a preset's downloads: ``json``, ``wav`` (its edited sound), ``tdw``, ``habitat``.
+    """File names of a preset's downloads: ``json``, ``wav`` (its edited sound), ``tdw``, ``habitat``, ``faust``.
 
     The WAV is ``<stem>_edited.wav`` and never ``recording``'s file name (case aside), so a
     download cannot overwrite the source recording in the same folder.
@@ -51,7 +51,8 @@ def download_names(preset_name: str, recording: str = "") -> dict[str, str]:
     wav = f"{stem}_edited.wav"
     if wav.lower() == Path(recording).name.lower():
         wav = f"{stem}_edited-2.wav"
-    return {"json": f"{stem}.json", "wav": wav, "tdw": f"{stem}_tdw.zip", "habitat": f"{stem}_habitat.zip"}
+    return {"json": f"{stem}.json", "wav": wav, "tdw": f"{stem}_tdw.zip", "habitat": f"{stem}_habitat.zip",
+            "faust": f"{stem}_faust.zip"}
 
 
 class PresetLibrary:
@@ -97,7 +98,7 @@ def export_status() -> tuple[bool, str]:
 
 
 def export_zip(preset: Preset, to: str) -> bytes:
-    """The zip of ``preset`` exported for ``to`` (``tdw`` or ``habitat``)."""
+    """The zip of ``preset`` exported for ``to`` (``tdw``, ``habitat`` or ``faust``)."""
     try:
         from ..export import export_zip as export
     except ImportError as err:

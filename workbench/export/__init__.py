@@ -1,4 +1,4 @@
-"""Export presets to simulators: ThreeDWorld (PyImpact) and Habitat (RLRAudioPropagation).
+"""Export presets to simulators: ThreeDWorld (PyImpact), Habitat (RLRAudioPropagation) and Faust.
 
 * `export` writes an export folder atomically (built next to the target, renamed when
   complete; an existing folder is replaced only with ``force=True``).
@@ -10,6 +10,9 @@
   (``workbench/export/README.md``); `workbench.export.tdw_readme` writes the folder's README.
 * `workbench.export.habitat`: dry impact WAV bank, ``manifest.json`` and an acoustic
   material for the fitted room.
+* `workbench.export.faust`: a Faust ``.dsp`` of the modal model (``faust2lv2``, ``faust2vst``,
+  ``faust2puredata`` ... build it into a plugin) and a reference WAV;
+  `workbench.export.faust_verify` compiles it offline and checks it against our render.
 
 Every export folder holds ``export.json`` (what was exported, from which preset, with
 which options, and every warning) and a ``README.md`` saying how to use it.
@@ -35,12 +38,13 @@ from .common import (EXPORT_SCHEMA, EXPORT_VERSION, ExportResult, as_preset, ato
                      preset_digest, write_file, zip_directory)
 
 #: Export targets.
-TARGETS = ("tdw", "habitat")
+TARGETS = ("tdw", "habitat", "faust")
 #: Options each target accepts (keyword arguments of `export`).
 OPTIONS = {
     "tdw": ("peak_db",),
     "habitat": ("sample_rate", "variations", "duration_s", "room_volume_m3", "room_area_m2", "labels",
                 "subtype", "include_noise"),
+    "faust": ("sample_rate", "include_noise", "include_residual"),
 }
 
 __all__ = ["OPTIONS", "TARGETS", "ExportResult", "export", "export_zip"]
@@ -71,11 +75,13 @@ def export(preset, *, to: str, output: str | os.PathLike, force: bool = False, *
 
     Args:
         preset: A `workbench.Preset` or the path of a preset JSON file.
-        to: ``"tdw"`` (ThreeDWorld PyImpact) or ``"habitat"`` (habitat-sim audio).
+        to: ``"tdw"`` (ThreeDWorld PyImpact), ``"habitat"`` (habitat-sim audio) or ``"faust"``
+            (a Faust ``.dsp`` to build plugins from).
         output: The export folder to create.
         force: Replace ``output`` if it exists (only once the new export is complete).
-        options: Target options, see `OPTIONS`, `workbench.export.tdw.write_tdw` and
-            `workbench.export.habitat.write_habitat`. ``None`` values mean "default".
+        options: Target options, see `OPTIONS`, `workbench.export.tdw.write_tdw`,
+            `workbench.export.habitat.write_habitat` and `workbench.export.faust.write_faust`.
+            ``None`` values mean "default".
 
     Returns:
         An `ExportResult` (folder, files, warnings, notes, the ``export.json`` record).
@@ -100,9 +106,12 @@ def _export(preset, source, to, output: Path, force: bool, given: dict[str, Any]
         if to == "tdw":
             from .tdw import write_tdw
             files, warnings_, notes, record = write_tdw(preset, tmp, **given)
-        else:
+        elif to == "habitat":
             from .habitat import write_habitat
             files, warnings_, notes, record = write_habitat(preset, tmp, **given)
+        else:
+            from .faust import write_faust
+            files, warnings_, notes, record = write_faust(preset, tmp, **given)
         files = files + ["export.json"]
         full = {
             "schema": EXPORT_SCHEMA, "version": EXPORT_VERSION, "target": to,
@@ -122,7 +131,7 @@ def export_zip(preset, *, to: str, **options) -> bytes:
 
     Args:
         preset: A `workbench.Preset` or a preset path.
-        to: ``"tdw"`` or ``"habitat"``.
+        to: ``"tdw"``, ``"habitat"`` or ``"faust"``.
         options: As for `export`.
 
     Raises:

@@ -45,7 +45,7 @@ class ExportResult:
 
     Attributes:
         path: The export folder.
-        target: ``"tdw"`` or ``"habitat"``.
+        target: ``"tdw"``, ``"habitat"`` or ``"faust"``.
         files: Paths of the written files, relative to ``path`` (POSIX style).
         warnings: Problems that were fixed by dropping or clamping (also in ``export.json``).
         notes: Informational lines (choices made, e.g. which 10 modes PyImpact gets).

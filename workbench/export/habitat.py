@@ -9,8 +9,9 @@ response that users convolve with their own *dry* source sound
   residual when the preset has one, since it is part of the strike), one strike per
   file starting at t = 0, over a small grid of variations: strike strength
   (0, -6, -12 dB re the preset's loudest impact), contact duration (x1, x0.5, x2) and
-  seeds (seed 0 is the preset itself; seed s > 0 jitters every mode gain by N(0, 2 dB),
-  like PyImpact's repeated impacts). Each strike is the preset through
+  seeds (seed 0 is the preset itself; seed s > 0 moves every mode gain by N(0, s(f)^2) dB,
+  s(f) the per-band spread of mode gains between strikes learned from recordings,
+  `workbench.variations`; where PyImpact jitters repeated impacts by a hand-set 2 dB). Each strike is the preset through
   `workbench.edits.apply_edits`, the same edits as the dashboard's sliders (`strike`);
 * ``manifest.json``: object, material label, file, sample rate and strike parameters per WAV;
 * when the preset's reverb is enabled, ``habitat_materials.json`` in RLR's
@@ -37,6 +38,7 @@ from ..names import material_class, slugify
 from ..presets import Preset
 from ..specs import HEADROOM_DBFS, HEADROOM_PEAK
 from ..synth import Parts
+from ..variations import learn_variation
 from .common import json_bytes, loudest_impact, write_file
 
 DEFAULT_SAMPLE_RATE = 44_100
@@ -46,8 +48,6 @@ MAX_VARIATIONS = 500
 STRENGTHS_DB = (0.0, -6.0, -12.0)
 #: Contact durations relative to the loudest impact's (shorter = harder = brighter).
 CONTACT_SCALES = (1.0, 0.5, 2.0)
-#: Standard deviation of the per-seed mode gain jitter (PyImpact's repeat-impact jitter).
-SEED_GAIN_JITTER_DB = 2.0
 #: Default room for Eyring: a 5 m x 4 m x 3 m room.
 DEFAULT_ROOM_VOLUME_M3 = 60.0
 DEFAULT_ROOM_AREA_M2 = 94.0
@@ -239,7 +239,9 @@ def variation_grid(n: int) -> list[Variation]:
 
 
 def gain_jitter(preset: Preset, seed: int) -> tuple[ModeEdit, ...]:
-    """Seed ``seed``'s per-mode gain offsets, N(0, 2 dB) each, object modes then tool modes (none for seed 0).
+    """Seed ``seed``'s per-mode gain offsets, object modes then tool modes (none for seed 0):
+    N(0, s(f)^2) dB with s(f) the spread of `workbench.variations.learn_variation` (the preset's
+    strikes, else the library prior).
 
     Example:
         >>> from workbench.presets import Preset
@@ -250,8 +252,9 @@ def gain_jitter(preset: Preset, seed: int) -> tuple[ModeEdit, ...]:
     """
     if seed == 0:
         return ()
+    spread = learn_variation(preset).gain_sd_at
     rng = np.random.default_rng(seed)
-    return tuple(ModeEdit(role, i, gain_db=float(m.gain_db + rng.normal(0.0, SEED_GAIN_JITTER_DB)))
+    return tuple(ModeEdit(role, i, gain_db=float(m.gain_db + rng.normal(0.0, float(spread([m.freq_hz])[0]))))
                  for role, body in (("object", preset.object), ("tool", preset.tool)) if body is not None
                  for i, m in enumerate(body.modes))
 
@@ -435,6 +438,6 @@ def write_habitat(preset: Preset, folder: Path, *, sample_rate: int = DEFAULT_SA
     write_file(folder, "README.md", _readme(preset, manifest, room, warnings_, notes).encode("utf-8"), files)
     record = {"sample_rate": sample_rate, "n_wavs": len(entries), "subtype": subtype, "parts": parts_text,
               "grid": {"strengths_db": list(STRENGTHS_DB), "contact_scales": list(CONTACT_SCALES),
-                       "seed_gain_jitter_db": SEED_GAIN_JITTER_DB},
+                       "seed_gain_spread": learn_variation(preset).describe()},
               "manifest_file": "manifest.json", "room_materials_file": room_file, "room": room}
     return files, warnings_, notes, record

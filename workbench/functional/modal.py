@@ -66,7 +66,7 @@ class _ModalBank(torch.autograd.Function):
         f64 = freqs_hz.double()
         omega = f64 * (2.0 * math.pi / sample_rate)
         decay = T60_DECAY / (t60_s.double() * sample_rate)
-        silent = torch.where(f64 < sample_rate / 2.0, 0.0, -math.inf)   # log of the Nyquist mask
+        silent = torch.zeros_like(f64).masked_fill_(f64 >= sample_rate / 2.0, -math.inf)   # log of the Nyquist mask
         log_amp = gains_db.double().mul(NEPERS_PER_DB).add_(silent + math.log(scale))
         a_len = int(math.ceil(n_samples / b_len))
         coarse_n = torch.arange(a_len, device=device, dtype=torch.float64) * b_len

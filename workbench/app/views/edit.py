@@ -1,10 +1,14 @@
-"""Editing: the resynthesis sliders, linked to `workbench.app.state.EditControls`.
+"""Editing: the physical and resynthesis sliders, linked to `workbench.app.state.EditControls`.
+
+The "Physical" group (size, material and how far to morph, strike velocity, mallet
+stiffness, strike position: `workbench.physical`) sits above the generic resynthesis
+controls; both feed the one `workbench.edits.apply_edits`.
 
 Every widget is made with ``from_param`` on its control, so the link runs both ways
 (a notebook's ``edit()``, undo and reset move the sliders; a released slider sets the
 control). Sliders set their control on release (``throttled``), so a drag renders
-once. Controls whose spec has ``scale == "log"`` (decay, contact time, impact
-interval, reverb decay) get a `LogSlider`: log-spaced stops between the spec's bounds,
+once. Controls whose spec has ``scale == "log"`` (size, velocity, stiffness, decay,
+contact time, impact interval, reverb decay) get a `LogSlider`: log-spaced stops between the spec's bounds,
 so ``x0.5`` and ``x2`` sit symmetric about ``x1``; a value set between two stops
 (from a notebook) is kept, and the handle shows the nearest stop.
 """
@@ -23,7 +27,7 @@ from .base import View
 
 #: Step of the linear sliders (default: 1/100 of the range).
 STEPS = {"pitch_semitones": 0.1, "brightness_db_per_octave": 0.5, "strength_db": 0.5, "noise_db": 1.0,
-         "reverb_db": 1.0, "residual_db": 1.0}
+         "reverb_db": 1.0, "residual_db": 1.0, "material_amount": 0.05, "strike_position": 0.01}
 
 
 def log_stops(spec: ParamSpec, n: int = 41) -> dict[str, float]:
@@ -72,6 +76,8 @@ class EditPanel(View):
                     c.param[name], step=STEPS.get(name, (spec.maximum - spec.minimum) / 100), **css)
             self._widgets[name] = w
         self._pattern = pn.widgets.Select.from_param(c.param.impact_pattern, sizing_mode="stretch_width")
+        self._material = pn.widgets.Select.from_param(c.param.material, sizing_mode="stretch_width",
+                                                      css_classes=["wb-edit-material"])
         self._reverb_on = pn.widgets.Checkbox.from_param(c.param.reverb_on)
         self._tool_on = pn.widgets.Checkbox.from_param(c.param.tool_on)
         self._residual_on = pn.widgets.Checkbox.from_param(c.param.residual_on)
@@ -81,9 +87,12 @@ class EditPanel(View):
         self._reset.on_click(lambda e: self.state.reset_edits())
         self._timing = pn.pane.Markdown("", margin=(0, 10), css_classes=["wb-render-time"])
         self.state.param.watch(self._on_state, ["can_undo", "render_ms", "base"])
+        c.param.watch(self._on_state, ["material"])
         self._on_state()
         W = self._widgets
         self._layout = pn.Column(
+            pn.pane.Markdown("#### Physical", margin=(0, 10)),
+            W["size"], self._material, W["material_amount"], W["velocity"], W["stiffness"], W["strike_position"],
             pn.pane.Markdown("#### Resynthesis", margin=(0, 10)),
             W["pitch_semitones"], W["decay_scale"], W["brightness_db_per_octave"],
             W["contact_scale"], W["strength_db"], self._pattern, W["impact_count"], W["impact_interval_s"],
@@ -97,6 +106,7 @@ class EditPanel(View):
         self._undo.disabled = not s.can_undo
         self._tool_on.disabled = s.base is None or s.base.tool is None
         self._residual_on.disabled = s.base is None or s.base.residual is None
+        self._widgets["material_amount"].disabled = not s.controls.material
         self._timing.object = ("Fit a recording or load a preset to edit it." if s.base is None else
                                f"sound updated in {s.render_ms:.0f} ms" if s.render_ms else
                                "Move a slider: the Edited player follows.")

@@ -50,7 +50,7 @@ class PresetPanel(View):
                                                css_classes=["wb-download-wav"], **w)
         ok, reason = export_status()
         self._exports = []
-        for to in ("tdw", "habitat"):
+        for to in ("tdw", "habitat", "faust"):
             b = pn.widgets.FileDownload(callback=(lambda to=to: self._export(to)), filename=f"preset_{to}.zip",
                                         css_classes=[f"wb-export-{to}"],
                                         label=f"Export for {to.upper() if to == 'tdw' else to.title()}",

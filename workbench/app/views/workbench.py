@@ -15,6 +15,7 @@ from .force import ForceView
 from .model import BandsView, ModelView
 from .players import PlayersPanel
 from .presets import PresetPanel
+from .variations import VariationsPanel
 
 
 class Workbench(View):
@@ -38,6 +39,7 @@ class Workbench(View):
         self.bands = BandsView(state=s)
         self.edit = EditPanel(state=s)
         self.presets = PresetPanel(state=s)
+        self.variations = VariationsPanel(state=s)
         self._status = pn.pane.Markdown("", css_classes=["wb-status"], margin=(0, 10), sizing_mode="stretch_width",
                                         visible=False)
         s.param.watch(self._on_message, ["message"])
@@ -48,6 +50,7 @@ class Workbench(View):
             ("Model", self.model),
             ("Noise & reverb", self.bands),
             ("Presets", self.presets),
+            ("Variations", self.variations),
             sizing_mode="stretch_width", dynamic=True)
         self.sidebar = pn.Column(self.load, pn.layout.Divider(), pn.pane.Markdown("#### Fit", margin=(0, 10)),
                                  self.fit, sizing_mode="stretch_width")
