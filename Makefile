@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -c "from workbench.soundmap import warm_up; print(f'sound map kernels compiled in {warm_up():.0f} s')"
 	touch $@
 
 # Debian packages for the browser tests (Chromium), audio playback (PortAudio) and the Faust
@@ -51,6 +52,7 @@ bench: setup system-deps
 	$(PY) bench/export_roundtrip.py
 	$(PY) bench/faust_roundtrip.py
 	$(PY) bench/dashboard.py
+	$(PY) bench/library.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -339,15 +339,16 @@ def test_preset_path_for_never_overwrites_another_preset(tmp_path):
 
 def test_library_files_by_the_objects_material_and_keeps_same_named_clips(tmp_path, monkeypatch):
     import workbench.library as library
+    import workbench.library.tasks as tasks
 
     source = tmp_path / "src"
     for sub in ("a", "b"):
         (source / sub).mkdir(parents=True)
         (source / sub / "robot_steelfork_on_ceramicmug.wav").write_bytes(BOWL.read_bytes())
     base = load_preset(REPO / "presets" / "demo.json")
-    monkeypatch.setattr(library, "fit", lambda path, **k: types.SimpleNamespace(
+    monkeypatch.setattr(tasks, "fit", lambda path, **k: types.SimpleNamespace(   # one worker: in this process
         preset=base.replace(name=Path(path).stem), distance=0.5))
-    monkeypatch.setattr(library, "_thumbnail", lambda preset, path: atomic_write_bytes(path, b"png"))
+    monkeypatch.setattr(tasks, "thumbnail_png", lambda preset: b"png")
     entries = library.build_library(source, tmp_path / "lib", separate=False, log=lambda m: None)
     assert guess_material("robot_steelfork_on_ceramicmug.wav") == "ceramic"
     assert {e.family for e in entries} == {"ceramic"}

@@ -16,7 +16,8 @@ Layers, bottom to top (a module imports only from its own layer or the ones belo
    `workbench.materials` (their material table), `workbench.rendering` (`render` presets;
    `PartCache` for incremental renders).
 6. `workbench.fitting` (analysis by synthesis), `workbench.export` (ThreeDWorld, Habitat),
-   `workbench.library` (preset libraries from folders of recordings).
+   `workbench.library` (preset libraries from folders of recordings), `workbench.classify`
+   (material of separated sounds).
 7. `workbench.app`, `workbench.notebook` (the dashboard, Panel/param), `workbench.cli`.
 
 The names below are imported on first use (`lazy_loader`, as librosa does), so ``import workbench`` does not import
@@ -31,7 +32,7 @@ from .errors import WorkbenchError
 from .version import __version__
 
 __getattr__, __dir__, _lazy_all = lazy_loader.attach(__name__, submod_attrs={
-    "audio": ["load_audio", "save_audio"], "fitting": ["fit"],
+    "audio": ["load_audio", "save_audio"], "classify": ["classify_material"], "fitting": ["fit"],
     "losses": ["MultiScaleSpectralLoss", "spectral_distance"],
     "physical": ["scaled", "struck", "with_material"],
     "presets": ["Preset", "load_preset", "save_preset"], "rendering": ["render"]})

@@ -171,6 +171,17 @@ def load_audio(
     return mono, int(file_rate)
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes, hex (a preset's provenance; the library's fit keys)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def audio_info(path) -> dict:
     """Sample rate, duration (s), channels, peak and RMS (dBFS) of an audio file.
 

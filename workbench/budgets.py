@@ -123,10 +123,14 @@ BANDS = Budget(name="bands", limit=256, unit="bands", per="per spectrum",
 #: Files of one variation bank (``workbench variations -n``): each is a render and a distance check.
 BANK_FILES = Budget(name="bank_files", limit=1000, unit="files", per="per variation bank",
                     doc="Variations in one bank; each is rendered and checked against the original.")
+#: Presets on one sound map (`workbench.soundmap`): each is rendered once and its 1 s audition
+#: embedded in the page (about 43 kB of base64 each: 500 make a page of about 22 MB).
+MAP_POINTS = Budget(name="map_points", limit=500, unit="presets", per="per sound map",
+                    doc="Presets laid out on one sound map; each embeds a rendered 1 s audition.")
 
 #: Every budget by name (for tables, docs and the benchmark).
 BUDGETS: dict[str, Budget] = {b.name: b for b in (
     RENDER_SAMPLES, MODES_PER_BODY, IMPACTS, UPLOAD_BYTES, DECODED_SAMPLES, SESSION_SAMPLES, UPLOADS_IN_FLIGHT,
     FIT_SAMPLES,
     RENDER_CACHE_BYTES, SERVER_CACHE_BYTES, TABLE_CACHE_BYTES, MEMORY_BYTES,
-    PRESET_BYTES, BANDS, BANK_FILES)}
+    PRESET_BYTES, BANDS, BANK_FILES, MAP_POINTS)}

@@ -1,4 +1,4 @@
-"""The `workbench` command line: render, info, fit, detect, export, variations, serve, library, materials.
+"""The `workbench` command line: render, info, fit, detect, export, variations, serve, library, materials, classify, map.
 
 Start-up stays light (``workbench --help`` imports neither torch nor the fitter):
 each command imports what it needs when it runs.
@@ -413,15 +413,33 @@ def library(
     steps: int = typer.Option(int(STEPS.default), "--steps", help=_spec_help(STEPS, " Per fit.")),
     modes: int = typer.Option(int(N_MODES.default), "--modes", help=_spec_help(N_MODES, " Per fit.")),
     no_separation: bool = typer.Option(False, "--no-separation", help="Skip the joint tool/object fit."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local Dask worker processes (default: 2, or "
+                                          "1 on a one-CPU machine); each clip's fit is one task."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="tcp://HOST:PORT",
+                                            help="Fit on a running Dask cluster instead of local workers."),
 ):
-    """Fit every recording in a folder into a preset library with a README table."""
-    from .library import build_library
+    """Fit every recording in a folder into a preset library with a README table, on Dask.
+
+    Resumable: finished fits are kept in OUT/.fits (keyed by each clip's bytes and the fit
+    settings), so a build that is stopped and started again fits only what is missing.
+    Every clip's status (fitted, cached, failed with the reason) is listed in OUT/library.jsonl.
+    """
+    from .library import build
 
     def go():
         check_output(output, "-o", folder=True)
-        entries = build_library(source, output, steps=steps, n_modes=modes, separate=not no_separation,
-                                log=lambda msg: err.print(msg, highlight=False))
-        out.print(f"wrote {len(entries)} presets and {output / 'README.md'}")
+        r = build(source, output, workers=workers, scheduler=scheduler, steps=steps, n_modes=modes,
+                  separate=not no_separation, progress=True, log=lambda msg: err.print(msg, highlight=False))
+        table = Table(title=f"library {output}")
+        for col in ("fitted", "cached", "failed", "skipped", "presets", "workers", "fit s", "clips/min"):
+            table.add_column(col, justify="right")
+        c = r.counts
+        table.add_row(str(c["fitted"]), str(c["cached"]), str(c["failed"]), str(c["skipped"]), str(len(r.entries)),
+                      str(r.workers or "-"), f"{r.fit_wall_s:.1f}", f"{r.clips_per_minute:.1f}" if c["fitted"] else "-")
+        out.print(table)
+        for what, reason in r.failures:
+            err.print(f"[yellow]failed:[/] {what}: {reason}", highlight=False, soft_wrap=True)
+        out.print(f"wrote {len(r.entries)} presets, {r.index} and {r.manifest}")
 
     _run(go)
 
@@ -442,6 +460,12 @@ def materials(
         out.print(f"wrote {write_material_table(table, output)}: {len(table['materials'])} materials")
 
     _run(go)
+
+
+from .cli_classify import classify  # noqa: E402 - kept apart: this file is at its length limit
+app.command()(classify)
+from .cli_map import sound_map  # noqa: E402 - kept apart, like classify
+app.command("map")(sound_map)
 
 
 def main() -> None:  # console-script entry point

@@ -13,7 +13,8 @@ Slider edits go through `workbench.app.edit_controls.EditControls` and
 per session, so an edit re-renders only the parts it touches. Undo keeps one
 `workbench.app.history.EditHistory` per preset being edited (a new preset, recording
 or fit starts a fresh one). The preset library, A/B comparison, downloads and exports
-are `workbench.app.preset_actions.PresetActions`, mixed into `AppState`.
+are `workbench.app.preset_actions.PresetActions`, the sound map
+`workbench.app.map_actions.MapActions`, both mixed into `AppState`.
 
 Threads: fits run on shared workers (`workbench.app.jobs`), which never touch this
 object; `workbench.app.fit_control.FitController` copies their progress into the
@@ -43,6 +44,7 @@ from .edit_controls import EditControls, integer_param, number_param
 from .fit_control import FIT_STATES, FitController
 from .history import EditHistory
 from .jobs import fitter_status
+from .map_actions import MapActions
 from .preset_actions import PresetActions
 from .preset_library import default_presets_dir
 from .recordings import (DEFAULT_MAX_UPLOAD_BYTES, Recording, RecordingState, decode_recording,
@@ -50,7 +52,7 @@ from .recordings import (DEFAULT_MAX_UPLOAD_BYTES, Recording, RecordingState, de
 from .records import FitRecord
 
 
-class AppState(PresetActions, param.Parameterized):
+class AppState(PresetActions, MapActions, param.Parameterized):
     """Everything one workbench session shows; views bind to these parameters.
 
     Args:

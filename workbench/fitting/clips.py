@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import numbers
 import os
 from collections.abc import Iterable
@@ -34,7 +33,7 @@ import numpy as np
 
 from .. import specs
 from ..analysis.detect import Impact, detect_impacts, segment_impacts
-from ..audio import check_audio, load_audio, resample
+from ..audio import check_audio, file_sha256, load_audio, resample
 from ..errors import WorkbenchError
 from ..losses import DEFAULT_FFT_SIZES
 
@@ -76,14 +75,6 @@ class Clip:
     offset_s: float = 0.0
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 _EXPECTED = "a file path, an (audio, sample_rate) tuple or a Clip"
 
 
@@ -121,7 +112,7 @@ def _rate(value, name: str) -> int:
 def _as_clip(item, i: int, *, channel: int | None) -> Clip:
     if isinstance(item, (str, os.PathLike)):
         audio, sr = load_audio(item, channel=channel)
-        return Clip(Path(item).stem, audio, sr, str(item), _sha256(str(item)))
+        return Clip(Path(item).stem, audio, sr, str(item), file_sha256(str(item)))
     if isinstance(item, Clip):
         if not isinstance(item.name, str) or not item.name.strip():
             raise WorkbenchError(f"audio_or_paths[{i}]: a Clip needs a non-empty name, got {item.name!r}")

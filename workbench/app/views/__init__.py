@@ -12,5 +12,6 @@ slider path). Everything they do goes through the state. One module per panel gr
 * `compare` - waveform and spectrograms (`WaveformView`, `SpectrogramView`).
 * `model` - force, modes and mode table, noise and reverb bands (`ModelView`, `BandsView`).
 * `presets` - library, A/B, downloads, export (`PresetPanel`).
+* `soundmap` - the library as a sound map: hover plays, click loads, select to export or joint-fit (`MapPanel`).
 * `workbench` - all of them composed (`Workbench`), the page and the notebook view.
 """

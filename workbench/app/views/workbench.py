@@ -15,6 +15,7 @@ from .force import ForceView
 from .model import BandsView, ModelView
 from .players import PlayersPanel
 from .presets import PresetPanel
+from .soundmap import MapPanel
 from .variations import VariationsPanel
 
 
@@ -40,6 +41,7 @@ class Workbench(View):
         self.edit = EditPanel(state=s)
         self.presets = PresetPanel(state=s)
         self.variations = VariationsPanel(state=s)
+        self.soundmap = MapPanel(state=s)
         self._status = pn.pane.Markdown("", css_classes=["wb-status"], margin=(0, 10), sizing_mode="stretch_width",
                                         visible=False)
         s.param.watch(self._on_message, ["message"])
@@ -51,7 +53,10 @@ class Workbench(View):
             ("Noise & reverb", self.bands),
             ("Presets", self.presets),
             ("Variations", self.variations),
+            ("Map", self.soundmap),
             sizing_mode="stretch_width", dynamic=True)
+        map_tab = len(self.tabs) - 1       # the sound map is built when its tab is first shown
+        self.tabs.param.watch(lambda e: e.new == map_tab and self.soundmap.show(), "active")
         self.sidebar = pn.Column(self.load, pn.layout.Divider(), pn.pane.Markdown("#### Fit", margin=(0, 10)),
                                  self.fit, sizing_mode="stretch_width")
         self.main = pn.Column(
