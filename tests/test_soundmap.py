@@ -110,6 +110,7 @@ def test_each_point_gets_a_short_audition(lib_map):
 
 
 def test_the_standalone_page_is_offline_and_embeds_one_sound_per_point(lib_map):
+    import workbench.app.views.workbench  # noqa: F401  Panel's models declare JS files Bokeh adds to any page
     page = map_page(lib_map)
     # no element fetches anything (BokehJS, inline, holds a MathJax URL it uses only for LaTeX labels)
     tags = re.findall(r"<(?:script|link|img|audio|source|iframe)\b[^>]*>", page)

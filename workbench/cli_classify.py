@@ -26,7 +26,8 @@ def classify(
     steps: int = typer.Option(int(STEPS.default), "--steps", help=f"{STEPS.doc} With --separate."),
     train: bool = typer.Option(False, "--train", help="Train the classifier on synthetic sounds and write it (-o)."),
     output: Path = typer.Option(Path("workbench/data/material_classifier.json"), "-o", "--output",
-                                help="With --train: the classifier JSON to write."),
+                                show_default=False, help="With --train: the classifier JSON to write "
+                                                         "(default: material_classifier.json in the package's data folder)."),
     seed: int = typer.Option(0, "--seed", help="With --train: the synthetic set's seed."),
     per_material: Optional[int] = typer.Option(None, "--per-material", min=10, help="With --train: synthetic "
                                                "sounds per material and role (default: the shipped model's)."),

@@ -23,7 +23,7 @@ from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, TapTool
 from bokeh.plotting import figure
-from bokeh.resources import INLINE
+from bokeh.resources import Resources
 
 from ..atomic import atomic_write_text
 from ..soundmap import SoundMap
@@ -145,6 +145,18 @@ def map_figure(sound_map: SoundMap, *, height: int = 520, title: str = "Sound ma
     return MapFigure(fig, points, placed, tapped)
 
 
+class _BokehOnly(Resources):
+    """Bokeh's own JS and CSS inline, without the files other libraries' models declare: Bokeh
+    adds every imported model class's ``__javascript__`` (Panel's, once Panel is imported: a
+    server-relative ``<script src>`` and CDN addresses) to any page, used or not."""
+
+    def _collect_external_resources(self, resource_attr) -> list[str]:
+        return []
+
+    def clone(self, *, components=None) -> "_BokehOnly":        # Bokeh's clone() makes a plain Resources
+        return _BokehOnly(mode=self.mode, components=components if components is not None else list(self.components))
+
+
 def map_page(sound_map: SoundMap, *, title: str = "Sound map") -> str:
     """The map as one self-contained HTML page (Bokeh inline, no CDN)."""
     made = map_figure(sound_map, height=640, title=title)
@@ -155,7 +167,8 @@ def map_page(sound_map: SoundMap, *, title: str = "Sound map") -> str:
     chosen = Div(text="", sizing_mode="stretch_width", css_classes=["wb-map-selected"])
     made.points.selected.js_on_change("indices", CustomJS(args={"source": made.points, "div": chosen},
                                                           code=SELECTED_JS))
-    return file_html(column(about, made.figure, chosen, sizing_mode="stretch_width"), resources=INLINE, title=title)
+    return file_html(column(about, made.figure, chosen, sizing_mode="stretch_width"),
+                     resources=_BokehOnly(mode="inline"), title=title)
 
 
 def save_map_html(sound_map: SoundMap, path: str | os.PathLike, *, title: str = "Sound map") -> Path:
