@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workbench.atomic import atomic_write_bytes  # noqa: E402
-from workbench.audio import load_audio, resample  # noqa: E402
+from workbench.audio import load_audio  # noqa: E402
 from workbench.banks import make_bank  # noqa: E402
 from workbench.library import FORCE_SENSOR_PREFIX  # noqa: E402
 from workbench.presets import load_preset  # noqa: E402
@@ -46,9 +46,8 @@ def _model(path: Path, notes: list[str]) -> VariationModel:
     if not source.is_file():
         notes.append(f"{path.name}: {source} missing, gains from the prior")
         return learn_variation(preset)
-    audio, sr = load_audio(source, channel=0 if source.name.startswith(FORCE_SENSOR_PREFIX) else None)
-    if sr != preset.sample_rate:
-        audio, sr = resample(audio, sr, preset.sample_rate), preset.sample_rate
+    audio, sr = load_audio(source, sample_rate=preset.sample_rate,
+                           channel=0 if source.name.startswith(FORCE_SENSOR_PREFIX) else None)
     return learn_variation(preset, audio, sr)
 
 

@@ -42,7 +42,7 @@ from .audio import encode_wav
 from .budgets import BANK_FILES, RENDER_SAMPLES
 from .edits import EDIT_SPECS
 from .errors import WorkbenchError
-from .export.common import atomic_directory, json_bytes, write_file, zip_directory
+from .export.common import atomic_directory, json_bytes, loudest_impact, write_file, zip_directory
 from .losses import pairwise_distances
 from .names import slugify
 from .physical import scaled, struck
@@ -85,7 +85,7 @@ class Bank:
 
 def base_strike(preset: Preset) -> Preset:
     """The preset's loudest impact alone, its pulse starting at t = 0: the bank's original."""
-    ref = max(preset.impacts, key=lambda i: (i.magnitude, -i.time_s))
+    ref = loudest_impact(preset)
     return _at_start(preset.replace(impacts=[{"time_s": ref.contact_s, "contact_s": ref.contact_s,
                                               "magnitude": ref.magnitude}]))
 

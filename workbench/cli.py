@@ -339,10 +339,8 @@ def variations(
         p = load_preset(preset)
         audio, sr = (None, None)
         if recording is not None:
-            from .audio import load_audio, resample
-            audio, sr = load_audio(recording, channel=channel)
-            if sr != p.sample_rate:
-                audio, sr = resample(audio, sr, p.sample_rate), p.sample_rate
+            from .audio import load_audio
+            audio, sr = load_audio(recording, sample_rate=p.sample_rate, channel=channel)
         model = learn_variation(p, audio, sr)
         bank = make_bank(p, n, model=model, seed=seed, velocity_range=velocity_range, size_range=size_range,
                          layers=layers, max_distance=max_distance, sample_rate=sample_rate, duration_s=duration)

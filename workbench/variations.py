@@ -33,6 +33,7 @@ Example:
 from __future__ import annotations
 
 import json
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -120,8 +121,10 @@ class VariationModel:
                 f"mode gains ±{np.median(self.gain_sd_db):.1f} dB (median over bands)")
 
 
+@functools.lru_cache(maxsize=1)
 def load_prior() -> VariationModel:
-    """The library prior shipped with the package (``workbench/data/variation_prior.json``)."""
+    """The library prior shipped with the package (``workbench/data/variation_prior.json``),
+    read once per process (the model is immutable)."""
     return VariationModel.from_dict(json.loads(Path(DATA_DIR / "variation_prior.json").read_text(encoding="utf-8")))
 
 
@@ -266,19 +269,6 @@ def learn_variation(preset: Preset, audio: np.ndarray | None = None, sample_rate
                           notes=tuple(notes))
 
 
-def pool_models(models: Sequence[VariationModel]) -> VariationModel:
-    """One model from several recordings' models: covariances and squared spreads averaged,
-    weighted by strikes - 1 (a pooled within-object estimate)."""
-    w = np.array([max(m.n_strikes - 1, 0) for m in models], dtype=np.float64)
-    if not len(models) or w.sum() <= 0:
-        raise WorkbenchError("variation prior: no recording with repeated strikes to learn from")
-    cov = np.tensordot(w, np.array([m.cov_log for m in models]), axes=1) / w.sum()
-    var = np.tensordot(w, np.array([m.gain_sd_db for m in models]) ** 2, axes=1) / w.sum()
-    return VariationModel(cov_log=tuple(tuple(float(x) for x in r) for r in cov),
-                          gain_sd_db=tuple(float(x) for x in np.sqrt(var)), n_strikes=int(w.sum() + len(models)),
-                          source="prior", notes=(f"pooled from {len(models)} recordings",))
-
-
 def build_prior(recordings: Sequence[tuple[Preset, np.ndarray, int]]) -> VariationModel:
     """The library prior: one model from every recording with at least `MIN_STRIKES` strikes.
 
@@ -352,7 +342,7 @@ def prior_from_library(presets_dir: str | Path, recordings_dir: str | Path) -> V
     Raises:
         WorkbenchError: a folder is missing, or no multi-strike preset's recording is found.
     """
-    from .audio import load_audio, resample
+    from .audio import load_audio
     from .library import FORCE_SENSOR_PREFIX
     from .presets import load_preset
 
@@ -370,8 +360,6 @@ def prior_from_library(presets_dir: str | Path, recordings_dir: str | Path) -> V
         if len(preset.impacts) < MIN_STRIKES or not source.is_file():
             continue
         channel = 0 if source.name.startswith(FORCE_SENSOR_PREFIX) else None
-        audio, sr = load_audio(source, channel=channel)
-        if sr != preset.sample_rate:
-            audio, sr = resample(audio, sr, preset.sample_rate), preset.sample_rate
+        audio, sr = load_audio(source, sample_rate=preset.sample_rate, channel=channel)
         found.append((preset, audio, sr))
     return build_prior(found)
