@@ -40,8 +40,9 @@ import numpy as np
 
 from .audio import encode_wav
 from .budgets import MAP_POINTS
-from .damping import AUDIBLE_DB, DampingLaw, body_law, mode_energies
+from .damping import AUDIBLE_DB, mode_energies
 from .errors import WorkbenchError
+from .physical import body_damping
 from .presets import Preset, load_preset
 from .specs import T60_DECAY
 
@@ -78,13 +79,6 @@ MAX_NEIGHBORS = 15
 AUDITION_S, AUDITION_RATE, AUDITION_ONSET_S, AUDITION_PEAK_DBFS = 1.0, 16000, 0.005, -6.0
 
 
-def _law_of(body) -> DampingLaw | None:
-    if body.damping is not None:
-        return DampingLaw.from_dict(body.damping.model_dump(mode="json"))
-    f, t60, g = (np.array(x, dtype=np.float64) for x in zip(*[(m.freq_hz, m.t60_s, m.gain_db) for m in body.modes]))
-    return body_law(f, t60, g)
-
-
 def preset_features(preset: Preset) -> np.ndarray:
     """(len(FEATURES),) float64 physical features of ``preset`` (see `FEATURES`), all finite.
 
@@ -104,7 +98,7 @@ def preset_features(preset: Preset) -> np.ndarray:
     octave = np.log2(f)
     centroid = float(np.sum(w * octave))
     spread = float(np.sqrt(np.sum(w * (octave - centroid) ** 2)))
-    law = _law_of(preset.object)
+    law = body_damping(preset.object)      # stored, else fitted to the modes
     if law is None:                # fewer than three modes: their median decay, flat
         sigma_1k, slope, law_spread = float(np.median(T60_DECAY / t60)), 0.0, 0.0
     else:
