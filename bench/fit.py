@@ -45,6 +45,7 @@ import argparse
 import json
 import math
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -493,7 +494,15 @@ def main() -> None:
     text = "\n".join(lines).rstrip() + "\n"
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    RESULTS.write_text(text + kept_sections(RESULTS))
+
+
+def kept_sections(path: Path) -> str:
+    """The sections other benchmarks write into fit.md (between ``<!-- NAME:start -->`` and
+    ``<!-- NAME:end -->``, e.g. `bench/fit_encoder.py`'s), to keep when this one rewrites it."""
+    old = path.read_text() if path.exists() else ""
+    blocks = re.finditer(r"\n<!-- (\w+):start -->.*?<!-- \1:end -->\n", old, flags=re.S)
+    return "".join(m.group(0) for m in blocks)
 
 
 if __name__ == "__main__":

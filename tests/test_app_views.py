@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-import param
 import pytest
+from widgets import release
 
 from workbench.app.state import AppState
 from workbench.edits import EDIT_SPECS
@@ -15,12 +15,6 @@ pn = pytest.importorskip("panel")
 
 from workbench.app.views.edit import EditPanel, LogSlider, log_stops  # noqa: E402
 from workbench.app.views.workbench import Workbench  # noqa: E402
-
-
-def _release(widget, value) -> None:
-    """What the browser does when a slider's handle is let go."""
-    with param.edit_constant(widget):
-        widget.value_throttled = value
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +32,7 @@ def test_edit_sliders_follow_the_controls_and_set_them(state):
     edited = state.audio["edited"]
     w["pitch_semitones"].value = 5.0                           # dragging: nothing rendered yet
     assert c.pitch_semitones == 3.0 and state.audio["edited"] is edited
-    _release(w["pitch_semitones"], 5.0)                        # released: the control and the sound follow
+    release(w["pitch_semitones"], 5.0)                        # released: the control and the sound follow
     assert c.pitch_semitones == 5.0 and state.audio["edited"] is not edited
     state.undo()
     assert w["pitch_semitones"].value == 3.0
@@ -54,7 +48,7 @@ def test_log_sliders_show_the_nearest_stop_and_keep_the_value(state):
     assert c.decay_scale == 2.05 and w.value == min(w.values, key=lambda v: abs(v - 2.05))
     stop = w.values[3]
     w.param.update(value=stop)
-    _release(w, stop)
+    release(w, stop)
     assert c.decay_scale == stop
     state.reset_edits()
     assert w.value == 1.0
@@ -74,7 +68,7 @@ def test_the_physical_sliders_move_the_rendered_modes(state):
     w, base = panel._widgets, state.base
     assert isinstance(w["size"], LogSlider) and w["material_amount"].disabled
     before = strongest(state.audio["object"])
-    _release(w["size"], 2.0)
+    release(w["size"], 2.0)
     assert state.controls.size == 2.0
     assert [m.freq_hz for m in state.preset.object.modes] == pytest.approx([m.freq_hz / 2 for m in base.object.modes])
     assert strongest(state.audio["object"]) == pytest.approx(before / 2, abs=1.0)

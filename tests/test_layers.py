@@ -25,7 +25,7 @@ LAYERS = {
     "presets": 2, "audio": 2, "plots": 2, "analysis": 2,
     "synth": 3, "losses": 3, "jtfs": 3,
     "controls": 4, "edits": 4, "rendering": 4, "levels": 4, "physical": 4, "materials": 4, "families": 4,
-    "fitting": 5, "export": 5, "library": 5, "variations": 5, "banks": 5, "soundmap": 5, "classify": 5, "learned": 5,
+    "fitting": 5, "export": 5, "library": 5, "variations": 5, "banks": 5, "soundmap": 5, "classify": 5, "classify_train": 5, "learned": 5,
     "app": 6, "notebook": 6, "cli": 6, "cli_classify": 6, "cli_map": 6, "cli_learned": 6, "__main__": 6,
 }
 UI_LIBRARIES = ("panel", "param", "ipywidgets", "bokeh")

@@ -7,7 +7,11 @@ eta = sigma / (pi f), sigma = 6.908 / T60) and, more weakly, the frequency patte
 
 * `features` - the fixed-length feature vector (`FEATURES`) of one body's modes
   (``freq_hz``, ``t60_s``, ``gain_db``): the object or tool bank of a fitted preset,
-  or modes estimated straight from audio (`workbench.analysis.modes.estimate_modes`).
+  or modes estimated straight from audio (`audio_modes`). Robust statistics of the loss
+  factor (quantiles; a Huber line of log eta vs log f read at 3.2 kHz, and its slope) and
+  the energy-weighted spectral centroid and spread: a fit's separation leaves a few modes
+  with decays no material has (the contact's click, the other body's leak), and the
+  quantiles and the robust line ignore them where means would not.
 * `synthetic_set` - the training recipe (seeded): per material, mode frequencies and
   gains from ThreeDWorld's PyImpact material tables (``tdw`` package, scaled by a random
   size), decays from textbook material loss factors (`LOSS_FACTORS`) plus the loss a body
@@ -22,6 +26,10 @@ eta = sigma / (pi f), sigma = 6.908 / T60) and, more weakly, the frequency patte
   (`workbench.fitting.fit`, tool/object labels from the name or generic ones) then
   `classify_preset`; with ``separate=False`` one material for the whole mix; `classify_clips` -
   of several ``*_<tool>_on_<object>`` clips from one joint fit (what DiffImpact does).
+
+`workbench.classify_train` renders and fits synthetic tool/object sets with the same joint fit
+("fit-in-the-loop"), to measure how far the fitted modes stray from the true ones; the shipped
+classifier does not train on them (`bench/results/material.md` says why).
 
 Example:
     >>> import numpy as np
@@ -54,13 +62,13 @@ ROLES = ("object", "tool")
 #: What ``workbench classify --train`` runs (the shipped model is its output).
 TRAIN_COMMAND = "workbench classify --train -o workbench/data/material_classifier.json"
 FEATURES = (
-    "log10_eta_mean",      # energy-weighted mean of log10 loss factor
-    "log10_eta_median",    # energy-weighted median of log10 loss factor
-    "log10_eta_spread",    # energy-weighted standard deviation of log10 loss factor
-    "eta_slope",           # d log10(eta) / d log10(f), weighted least squares (clipped to +-1.5)
+    "log10_eta_median",    # energy-weighted median of log10 loss factor eta = 6.908 / (pi f T60)
+    "log10_eta_q10",       # its 10 % quantile: the modes that ring longest (the material's own loss)
+    "log10_eta_q90",       # its 90 % quantile: the most damped modes
+    "log10_eta_3k",        # log10 eta at 10^3.5 Hz (~3.2 kHz) of a robust (Huber) line log eta vs log f
+    "eta_slope",           # that line's slope d log10(eta) / d log10(f) (clipped to +-1.5)
     "log10_centroid_hz",   # energy-weighted mean of log10 frequency
     "log10_bandwidth",     # energy-weighted standard deviation of log10 frequency
-    "log10_t60_median",    # energy-weighted median of log10 T60 (s)
 )
 #: Material loss factors (eta) of the bare material at audio frequencies, (low, high). After the
 #: table of material loss factors in Cremer, Heckl & Petersson, Structure-Borne Sound (3rd ed.,
@@ -92,11 +100,28 @@ def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(x[order][min(np.searchsorted(cw, q * cw[-1]), len(x) - 1)])
 
 
+def _robust_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, *, iterations: int = 10) -> tuple[float, float]:
+    """(intercept, slope) of y on x, weighted least squares with Huber reweighting (k = 1.345 MAD
+    scales), so a few modes the fit left badly damped (or undamped) do not tilt the law."""
+    a, b = float(np.sum(w * y) / np.sum(w)), 0.0
+    for _ in range(iterations):
+        r = y - (a + b * x)
+        scale = 1.4826 * _weighted_quantile(np.abs(r), w, 0.5) + 1e-6
+        ww = w * np.minimum(1.0, 1.345 * scale / np.maximum(np.abs(r), 1e-12))
+        xm, ym = float(np.sum(ww * x) / np.sum(ww)), float(np.sum(ww * y) / np.sum(ww))
+        var = float(np.sum(ww * (x - xm) ** 2) / np.sum(ww))
+        b = float(np.clip(np.sum(ww * (x - xm) * (y - ym)) / np.sum(ww) / var, -1.5, 1.5)) if var > 1e-6 else 0.0
+        a = ym - b * xm
+    return a, b
+
+
 def features(freqs_hz, t60_s, gains_db) -> np.ndarray:
     """The `FEATURES` of one body's modes (a (7,) float64 vector, all finite).
 
     Modes within `workbench.damping.AUDIBLE_DB` of the loudest count, weighted by the square
-    root of their energy (gain^2 x T60), as for the body's damping law.
+    root of their energy (gain^2 x T60), as for the body's damping law. Quantiles and a robust
+    line, not means: a fit leaves a few modes with decays no material has (the contact's click,
+    the other body's leak), and they should not move the features.
 
     Raises:
         WorkbenchError: fewer than 2 modes, arrays of different lengths, non-positive or
@@ -110,17 +135,15 @@ def features(freqs_hz, t60_s, gains_db) -> np.ndarray:
         raise WorkbenchError("modes: frequencies and T60s must be positive and finite, gains finite")
     keep = g > g.max() - AUDIBLE_DB
     f, t60, g = f[keep], t60[keep], g[keep]
-    w = np.sqrt(10.0 ** (g / 10.0) * t60)
+    w = np.sqrt(10.0 ** ((g - g.max()) / 10.0) * t60)
     w = w / w.sum() if w.sum() > 0 else np.full(len(f), 1.0 / len(f))
     log_eta = np.log10(T60_DECAY / t60 / (math.pi * f))
     log_f = np.log10(f)
-    mean_eta = float(np.sum(w * log_eta))
+    at_3k, slope = _robust_line(log_f - 3.5, log_eta, w)
     mean_f = float(np.sum(w * log_f))
-    var_f = float(np.sum(w * (log_f - mean_f) ** 2))
-    slope = float(np.sum(w * (log_f - mean_f) * (log_eta - mean_eta)) / var_f) if var_f > 1e-6 else 0.0
-    return np.array([mean_eta, _weighted_quantile(log_eta, w, 0.5),
-                     math.sqrt(float(np.sum(w * (log_eta - mean_eta) ** 2))), float(np.clip(slope, -1.5, 1.5)),
-                     mean_f, math.sqrt(var_f), _weighted_quantile(np.log10(t60), w, 0.5)])
+    return np.array([_weighted_quantile(log_eta, w, 0.5), _weighted_quantile(log_eta, w, 0.1),
+                     _weighted_quantile(log_eta, w, 0.9), at_3k, slope,
+                     mean_f, math.sqrt(float(np.sum(w * (log_f - mean_f) ** 2)))])
 
 
 def bank_features(modes) -> np.ndarray:
@@ -131,9 +154,13 @@ def bank_features(modes) -> np.ndarray:
     return features(*np.array(rows).T)
 
 
-def audio_features(audio: np.ndarray, sample_rate: int, *, n_modes: int = 32) -> np.ndarray:
-    """`features` of the modes estimated from a recording (the whole mix, no separation): of its
-    first strike, up to the next one (`workbench.analysis.detect_impacts`)."""
+def audio_modes(audio: np.ndarray, sample_rate: int, *, n_modes: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(freqs_hz, t60_s, gains_db)`` of the modes estimated from a recording (the whole mix, no
+    separation): of its first strike, up to the next one (`workbench.analysis.detect_impacts`).
+
+    Raises:
+        WorkbenchError: fewer than 2 modes stand clear of the noise.
+    """
     from .analysis.detect import detect_impacts
     from .analysis.modes import estimate_modes
 
@@ -143,7 +170,13 @@ def audio_features(audio: np.ndarray, sample_rate: int, *, n_modes: int = 32) ->
     est = estimate_modes(audio, int(sample_rate), n_modes=n_modes, onset_s=onset, end_s=end)
     if len(est.freqs_hz) < 2:
         raise WorkbenchError("audio: fewer than 2 modes stand clear of the noise; nothing to classify")
-    return features(est.freqs_hz, est.t60_s, 20.0 * np.log10(np.maximum(est.amplitudes, 1e-12)))
+    return (np.asarray(est.freqs_hz, dtype=np.float64), np.asarray(est.t60_s, dtype=np.float64),
+            20.0 * np.log10(np.maximum(np.asarray(est.amplitudes, dtype=np.float64), 1e-12)))
+
+
+def audio_features(audio: np.ndarray, sample_rate: int, *, n_modes: int = 32) -> np.ndarray:
+    """`features` of `audio_modes` (the whole mix, no separation)."""
+    return features(*audio_modes(audio, sample_rate, n_modes=n_modes))
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -221,7 +254,7 @@ def train_model(*, per_material: int = _SAMPLES_PER_CLASS, seed: int = 0) -> dic
         clf = LogisticRegression(C=1.0, max_iter=2000).fit((x - mean) / std, y)
         roles[role] = {"mean": _rounded(mean), "std": _rounded(std), "coef": [_rounded(r) for r in clf.coef_],
                        "intercept": _rounded(clf.intercept_), "train_accuracy": round(float(clf.score((x - mean) / std, y)), 4)}
-    return {"schema": SCHEMA, "version": 1, "generated_by": TRAIN_COMMAND, "seed": seed,
+    return {"schema": SCHEMA, "version": 2, "generated_by": TRAIN_COMMAND, "seed": seed,
             "per_material": per_material, "materials": list(MATERIALS), "features": list(FEATURES),
             "recipe": {"loss_factors": {k: list(v) for k, v in LOSS_FACTORS.items()},
                        "added_loss": {k: list(v) for k, v in ADDED_LOSS.items()},
@@ -253,6 +286,8 @@ def load_model(path: str | os.PathLike = MODEL_PATH) -> dict:
         raise WorkbenchError(f"{path}: cannot read the material classifier ({e})") from None
     if model.get("schema") != SCHEMA:
         raise WorkbenchError(f"{path}: not a material classifier (schema {model.get('schema')!r})")
+    if model.get("features") != list(FEATURES):
+        raise WorkbenchError(f"{path}: trained on other features than this version's; rebuild it ({TRAIN_COMMAND})")
     return model
 
 

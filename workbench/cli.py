@@ -173,6 +173,8 @@ def fit(
     no_residual: bool = typer.Option(False, "--no-residual", help="Fit without the strike's residual "
                                      "(decaying band noise the modes do not explain)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (fits are deterministic for a seed)."),
+    init: str = typer.Option("physics", "--init", help="Start: physics (signal analysis), encoder (the impact "
+                             "encoder's instant match; --steps 0 keeps it as it is) or random."),
     device: str = typer.Option("auto", "--device", help="cpu | cuda | mps | auto"),
     report: Optional[Path] = typer.Option(None, "--report", help="Folder for the resynthesised WAV and a "
                                           "report PNG (spectrograms, force, loss, modes)."),
@@ -209,7 +211,8 @@ def fit(
             try:
                 result = run_fit(clips, n_modes=modes, steps=steps, joint=joint, labels=labels,
                                  sample_rate=sample_rate, seed=seed, sensitivity=sensitivity,
-                                 reverb=not no_reverb, residual=not no_residual, device=device, callback=on_progress, report_every=5)
+                                 reverb=not no_reverb, residual=not no_residual, device=device, callback=on_progress,
+                                 report_every=5, init=init)
                 bar.update(task, completed=steps * len(result.loss_histories))
             finally:
                 bar.stop()
@@ -464,6 +467,8 @@ from .cli_classify import classify  # noqa: E402 - kept apart: this file is at i
 app.command()(classify)
 from .cli_map import sound_map  # noqa: E402 - kept apart, like classify
 app.command("map")(sound_map)
+from .cli_learned import train_encoder  # noqa: E402 - kept apart, like classify
+app.command("train-encoder")(train_encoder)
 
 
 def main() -> None:  # console-script entry point

@@ -195,7 +195,9 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
     Order: the physical edits (size, material, strike: `workbench.physical`); per-mode
     edits and mutes, then pitch, decay and brightness on every mode; the impact pattern,
     then contact time and strength; noise, reverb and residual offsets; reverb, residual
-    and tool on/off. Every value is clipped into its `workbench.specs` range.
+    and tool on/off. Every value is clipped into its `workbench.specs` range. An edit that
+    moves the object's modes drops the preset's ``model`` family (its parameters would no
+    longer give these modes) into ``provenance["model_before_edits"]``.
 
     Raises:
         WorkbenchError: an unknown impact pattern or material (or a preset whose material
@@ -228,8 +230,13 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
                 freq_hz=b.freq_hz, gain_db=_clip(specs.RESIDUAL_GAIN_DB, b.gain_db + edits.residual_db),
                 t60_s=b.t60_s) for b in residual.bands)})
     provenance = {**original.provenance, "edits": edits.changed(), "edited_from": original.name}
+    body = _body(preset.object, "object", edits)
+    model = original.model
+    if model is not None and body != original.object:
+        # the modes no longer follow from the family's parameters: keep those as history only
+        model, provenance["model_before_edits"] = None, model.model_dump(mode="json")
     return preset.model_copy(update={
-        "object": _body(preset.object, "object", edits),
+        "object": body, "model": model,
         "tool": _body(preset.tool, "tool", edits) if edits.tool_on else None,
         "impacts": _impacts(preset, edits), "noise": noise, "reverb": reverb, "residual": residual,
         "provenance": provenance})

@@ -190,3 +190,57 @@ def spectral_distance(x, target, sample_rate: int | None = None) -> float:
     t = torch.nn.functional.pad(t, (0, n - t.numel()))
     with torch.no_grad():
         return float(normalized_distance(x, t)[0])
+
+
+class JTFSDistance(torch.nn.Module):
+    """Euclidean distance between joint time-frequency scattering features (PNP's JTFS
+    distance; `workbench.jtfs`), usable as a loss beside `MultiScaleSpectralLoss`.
+
+    Called as ``loss(input, target)`` with (batch, n_samples) or (n_samples,) tensors; returns
+    the mean over the batch. The transform is built on first use for each signal length.
+
+    Args:
+        relative: Divide each distance by the norm of the target's features (relative L2).
+        **settings: `workbench.jtfs.JTFS` keyword arguments (default: the paper's J = 13,
+            Q = (12, 1), Q_fr = 1, F = 2, global averaging).
+    """
+
+    def __init__(self, *, relative: bool = False, **settings):
+        super().__init__()
+        self.relative, self.settings = bool(relative), settings
+        self.transforms = torch.nn.ModuleDict()
+
+    def transform(self, n_samples: int):
+        """The `JTFS` for signals of ``n_samples`` (built once, then cached on the module)."""
+        from .jtfs import JTFS  # kymatio loads only when a JTFS loss is used
+
+        key = str(int(n_samples))
+        if key not in self.transforms:
+            self.transforms[key] = JTFS(int(n_samples), **self.settings)
+        return self.transforms[key]
+
+    def _distance(self, features: torch.Tensor, target_features: torch.Tensor) -> torch.Tensor:
+        d = torch.linalg.vector_norm(features - target_features, dim=-1)
+        return d / torch.linalg.vector_norm(target_features, dim=-1).clamp_min(1e-12) if self.relative else d
+
+    def per_item(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """(batch,) distance of each item."""
+        input, target = MultiScaleSpectralLoss._check(input, target)
+        jtfs = self.transform(input.shape[-1])
+        return self._distance(jtfs.features(input), jtfs.features(target))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.per_item(input, target).mean()
+
+    def against(self, target: torch.Tensor):
+        """A function ``input -> loss`` for a fixed target whose features are computed once."""
+        target = torch.atleast_2d(target).detach()
+        jtfs = self.transform(target.shape[-1])
+        with torch.no_grad():
+            target_features = jtfs.features(target)
+
+        def loss(input: torch.Tensor) -> torch.Tensor:
+            input, _ = MultiScaleSpectralLoss._check(input, target)
+            return self._distance(jtfs.features(input), target_features).mean()
+
+        return loss

@@ -14,13 +14,17 @@ rename its keys::
      "noise": {"bands": [{"freq_hz": f, "gain_db": g}, ...]},
      "reverb": {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
      "residual": null | {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
+     "model": null | {"family": str, "params": {name: number, ...}},
      "provenance": {...}}
 
 ``residual`` (added later, optional) is the strike's decaying band noise that the modes
 do not explain (`workbench.functional.residual`); a file without it (null or absent)
 has no residual and renders as it did before the key existed. ``damping`` (added later,
 optional, per body) is the body's fitted damping law (`workbench.damping`); it informs
-reports and physical edits, while each mode's ``t60_s`` stays what renders.
+reports and physical edits, while each mode's ``t60_s`` stays what renders. ``model``
+(added later, optional) names the model family the modes were computed from and its
+parameters (`workbench.families`, e.g. ``"ftm_drum"``), so an editor can move them; the
+modes stay what renders, so every reader and exporter works without knowing the family.
 
 Ranges come from `workbench.specs`; an out-of-range or missing value raises
 `WorkbenchError` naming the file, the field and the value. Numbers are strict (ints
@@ -243,6 +247,29 @@ def default_residual(enabled: bool = True, gain_db: float = specs.RESIDUAL_GAIN_
         ResidualBand(freq_hz=f, gain_db=gain_db, t60_s=t60_s) for f in specs.RESIDUAL_BAND_FREQS_HZ))
 
 
+#: At most this many parameters in a preset's ``model``.
+MAX_MODEL_PARAMS = 64
+
+
+class ModelFamily(_Model):
+    """The model family the object's modes come from, and its parameters (physical units).
+
+    Informative, like ``damping``: the modes render. The family's own specs
+    (`workbench.families`) check the parameter names and ranges when it is used.
+    """
+
+    family: Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+    params: dict[Annotated[Text, Field(min_length=1, max_length=64)],
+                 Annotated[float, Strict(), AfterValidator(_finite)]]
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _few(cls, v):
+        if isinstance(v, dict) and len(v) > MAX_MODEL_PARAMS:
+            raise ValueError(f"{len(v)} parameters is over the limit of {MAX_MODEL_PARAMS}")
+        return v
+
+
 class Preset(_Model):
     """A complete impact sound model (see the module docstring for the file format)."""
 
@@ -260,6 +287,7 @@ class Preset(_Model):
     noise: Noise = Field(default_factory=default_noise)
     reverb: Reverb = Field(default_factory=default_reverb)
     residual: Residual | None = None
+    model: ModelFamily | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -283,11 +311,12 @@ class Preset(_Model):
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with the file's key names (no ``residual`` key without one,
-        so a preset from before the key existed is written back as it was)."""
+        """Plain JSON-ready dict with the file's key names (no ``residual`` or ``model`` key
+        without one, so a preset from before the key existed is written back as it was)."""
         data = self.model_dump(mode="json", by_alias=True)
-        if data.get("residual") is None:
-            data.pop("residual", None)
+        for key in ("residual", "model"):
+            if data.get(key) is None:
+                data.pop(key, None)
         for body in (data.get("object"), data.get("tool")):
             if body is not None and body.get("damping") is None:
                 body.pop("damping", None)

@@ -320,6 +320,7 @@ def draw(base: Preset, model: VariationModel, rng: np.random.Generator, *, shrin
     dlog = shrink * (np.linalg.cholesky(np.asarray(model.cov_log) + 1e-12 * np.eye(2)) @ z)
     tau = float(specs.CONTACT_S.clip(hit.contact_s * math.exp(dlog[0])))
     mag = float(specs.MAGNITUDE.clip(hit.magnitude * math.exp(dlog[1])))
+    # a bank's one-shot starts at its strike: the pulse is placed one contact time in, so it is whole
     changes: dict[str, Any] = {"impacts": [{"time_s": tau, "contact_s": tau, "magnitude": mag}]}
     for role in ("object", "tool"):
         body = getattr(base, role)

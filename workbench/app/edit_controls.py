@@ -1,7 +1,9 @@
 """The resynthesis controls as ``param`` parameters, declared from `workbench.edits.EDIT_SPECS`.
 
 `EditControls` is what the sliders link to (`workbench.app.views.edit`); its `edits`
-is the `workbench.edits.Edits` that `AppState` applies. `number_param` and
+is the `workbench.edits.Edits` that `AppState` applies. `family_controls` makes the
+sliders' model of a preset's model family (`workbench.families`), in the units the
+sliders show; `AppState` recomputes the preset from it. `number_param` and
 `integer_param` make a parameter from any `workbench.specs.ParamSpec` (the fit
 settings of `AppState` too), so defaults and bounds have one home.
 
@@ -17,12 +19,14 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import param
 
 from ..edits import EDIT_FIELDS, EDIT_SPECS, IMPACT_PATTERNS, Edits, ModeEdit
 from ..errors import WorkbenchError
+from ..families import Family
 from ..materials import material_names
 from ..presets import Preset
 from ..specs import FREQ_HZ, GAIN_DB, T60_S, ParamSpec
@@ -115,3 +119,36 @@ class EditControls(param.Parameterized):
             row["on"] = True if e is None else e.enabled
             rows.append(row)
         return rows
+
+
+class FamilyControls(param.Parameterized):
+    """A model family's parameters as sliders show them (one subclass per family, `family_controls`)."""
+
+    FAMILY: Family | None = None
+
+    def params(self) -> dict[str, float]:
+        """The stored (physical) parameters, e.g. ``omega_rad_s`` from the shown ``fundamental_hz``."""
+        return {c.name: c.from_shown(getattr(self, c.display.name)) for c in self.FAMILY.controls}
+
+
+_FAMILY_CLASSES: dict[str, type[FamilyControls]] = {}
+
+
+def family_controls(family: Family, params: Mapping[str, float]) -> FamilyControls:
+    """The sliders' model of ``family``, set from its stored ``params`` (bounds from its specs).
+
+    Example:
+        >>> from workbench.families import DRUM
+        >>> c = family_controls(DRUM, {**DRUM.defaults, "omega_rad_s": 2 * 3.141592653589793 * 220})
+        >>> round(c.fundamental_hz, 6), round(c.params()["omega_rad_s"], 3)
+        (220.0, 1382.301)
+    """
+    cls = _FAMILY_CLASSES.get(family.name)
+    if cls is None:
+        numbers = {c.display.name: number_param(c.display, label=c.label + (f" ({c.display.unit})" if c.display.unit
+                                                                            else ""))
+                   for c in family.controls}
+        cls = param.parameterized_class(f"{family.name.title().replace('_', '')}Controls", numbers, FamilyControls)
+        cls.FAMILY = family
+        _FAMILY_CLASSES[family.name] = cls
+    return cls(**{c.display.name: float(c.display.clip(c.to_shown(params[c.name]))) for c in family.controls})

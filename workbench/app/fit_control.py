@@ -10,22 +10,42 @@ A fit that ends shows as done with every step it ran done (``fit_step == fit_tot
 a fit that converged after 94 of 300 steps reads 94/94, as `workbench fit`'s bar), and
 only while one of its recordings is on show: otherwise the parameters go back to the
 shown recording (idle) and the notification says the fit ended.
+
+`instant` (a dropped recording, when `AppState.instant_match` is on, the default) shows the
+impact encoder's match at once as the recording's fit (source "encoder match": drawn and
+playable within a second); Fit then refines it: a fit of that one recording starts from
+the encoder's preset (``init="encoder"``) and replaces it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Callable
 
 from ..budgets import FIT_SAMPLES
 from ..errors import WorkbenchError
 from .jobs import FitJob
-from .records import record_from_result
+from .records import record_from_preset, record_from_result
 
 if TYPE_CHECKING:
     from .state import AppState, RecordingState
 
 FIT_STATES = ("idle", "queued", "running", "done", "cancelled", "failed")
+
+
+def _warm_encoder() -> None:
+    """Load the impact encoder's weights and run it once (`instant` is then ~0.1-0.3 s)."""
+    try:
+        import torch
+
+        from ..learned.impact import N_SAMPLES, load_encoder
+
+        net, _ = load_encoder()
+        with torch.inference_mode():
+            net(torch.zeros(1, N_SAMPLES))
+    except (WorkbenchError, ImportError):
+        pass                            # `instant` notifies when it cannot read a drop
 
 
 class FitController:
@@ -50,6 +70,8 @@ class FitController:
         self._version = -1
         self._preview_t = 0.0
         self.last_status = "idle"
+        if getattr(state, "instant_match", False):      # the first drop should not wait for the weights
+            threading.Thread(target=_warm_encoder, daemon=True, name="encoder-warm-up").start()
 
     @property
     def running(self) -> bool:
@@ -62,8 +84,26 @@ class FitController:
             names = [s.current if s.current in names else names[0]]
         return [s.state_of(n) for n in names]
 
-    def start(self) -> bool:
-        """Fit the selected recordings (jointly when ``state.joint``); False (notified) if none."""
+    def instant(self, item: "RecordingState") -> bool:
+        """Show the impact encoder's match of ``item`` as its fit now (Fit refines it from
+        there); False (notified) when the encoder cannot read it."""
+        s = self.state
+        try:
+            from ..learned.impact import encode
+
+            audio, rate = item.audio(), item.recording.sample_rate
+            preset = encode(audio, rate, n_modes=s.n_modes, name=item.name)
+            item.record = record_from_preset(preset, audio, rate, source="encoder match")
+        except (WorkbenchError, ImportError) as err:
+            s.notify("warning", f"no instant match of {item.name}: {err}")
+            return False
+        if item.name == s.current:
+            s.show_record(item.record)
+        return True
+
+    def start(self, init: str | None = None) -> bool:
+        """Fit the selected recordings (jointly when ``state.joint``; from ``init``, default the
+        fitter's); False (notified) if none."""
         s = self.state
         if self.running:
             s.notify("warning", "a fit is already running; cancel it first")
@@ -82,6 +122,11 @@ class FitController:
             return False
         options = dict(n_modes=s.n_modes, steps=s.steps, seed=s.seed, sensitivity=s.sensitivity,
                        joint=bool(s.joint and len(items) > 1), report_every=self.REPORT_EVERY)
+        if init is None and len(items) == 1 and items[0].record is not None \
+                and items[0].record.source == "encoder match":
+            init = "encoder"            # refine the instant match from where it is
+        if init is not None:
+            options["init"] = init
         clips = [item.clip() for item in items]
         labels = {clip.name: item.label() for clip, item in zip(clips, items)}
         if all(labels.values()):        # every clip labelled: a tool/object-separating fit

@@ -36,11 +36,12 @@ import param
 
 from ..edits import Edits, apply_edits
 from ..errors import WorkbenchError
+from ..families import family_of, with_family_params
 from ..fitting.settings import N_MODES, SENSITIVITY, STEPS
 from ..presets import Preset
 from ..rendering import PartCache
 from .demo import demo
-from .edit_controls import EditControls, integer_param, number_param
+from .edit_controls import EditControls, FamilyControls, family_controls, integer_param, number_param
 from .fit_control import FIT_STATES, FitController
 from .history import EditHistory
 from .jobs import fitter_status
@@ -89,6 +90,9 @@ class AppState(PresetActions, MapActions, param.Parameterized):
     preview = param.ClassSelector(class_=Preset, default=None, allow_None=True,
                                   doc="Current estimate of a running fit of the shown recording (else None).")
     preview_step = param.Integer(default=0, bounds=(0, None), doc="Fit step of `preview`.")
+    instant_match = param.Boolean(default=os.environ.get("WORKBENCH_INSTANT_MATCH", "1") != "0",
+                                  doc="A dropped recording shows the impact encoder's match at once and Fit "
+                                      "refines it (`FitController.instant`; env WORKBENCH_INSTANT_MATCH=0: off).")
 
     # model and sound
     record = param.ClassSelector(class_=FitRecord, default=None, allow_None=True,
@@ -97,6 +101,9 @@ class AppState(PresetActions, MapActions, param.Parameterized):
                                doc="The preset being edited (a fit or a library preset), before edits.")
     base_source = param.String(default="", doc="Where the base preset came from.")
     controls = param.ClassSelector(class_=EditControls, doc="The resynthesis controls.")
+    family = param.ClassSelector(class_=FamilyControls, default=None, allow_None=True,
+                                 doc="The base preset's model family parameters (`workbench.families`); "
+                                     "None when it has none. Moving one recomputes the base preset.")
     preset = param.ClassSelector(class_=Preset, default=None, allow_None=True,
                                  doc="The edited preset: apply_edits(base, controls.edits).")
     audio = param.Dict(default={}, doc="Sounds: original, fit, edited, object, tool, residual "
@@ -150,7 +157,7 @@ class AppState(PresetActions, MapActions, param.Parameterized):
                 forget(item.recording)
         with param.parameterized.discard_events(self):
             self.param.update(recordings=[], current="", selection=[], impacts=[], record=None, base=None,
-                              preset=None, preview=None, audio={})
+                              family=None, preset=None, preview=None, audio={})
         self.renderer.clear()
         self.history.restart(self.controls.edits)
 
@@ -228,6 +235,8 @@ class AppState(PresetActions, MapActions, param.Parameterized):
         rec = self.add_recording(rec)
         if rec is not None:         # replaces an earlier upload's error
             self.notify("success", f"loaded {rec.name} ({rec.duration_s:.1f} s, {len(self.impacts)} impact(s))")
+            if self.instant_match and not self.fitting:
+                self.fits.instant(self.state_of(rec.name))
         return rec
 
     def add_files(self, paths: Sequence[str | os.PathLike]) -> list[Recording]:
@@ -341,7 +350,30 @@ class AppState(PresetActions, MapActions, param.Parameterized):
             self._saved = {}
             self.saved_name = ""
             self._fresh_history()
+            self._set_family(preset)
         self._refresh_audio()
+
+    def _set_family(self, preset: Preset | None) -> None:
+        family = None if preset is None else family_of(preset)
+        controls = None if family is None else family_controls(family, preset.model.params)
+        if controls is not None:
+            controls.param.watch(self._on_family, [c.display.name for c in family.controls])
+        self.family = controls
+
+    def _on_family(self, *events) -> None:
+        """A family parameter moved: the base preset's modes are recomputed (the edits stay on top)."""
+        t0 = time.perf_counter()
+        try:
+            base = with_family_params(self.base, **self.family.params())
+        except WorkbenchError as err:
+            self.notify("error", f"model not changed: {err}")
+            return
+        if self.controls.modes:                    # mode edits belong to the old modes
+            with self.history.quiet():
+                self.controls.modes = ()
+        self.base = base
+        self._refresh_audio()
+        self.render_ms = (time.perf_counter() - t0) * 1e3
 
     def _fresh_history(self) -> None:
         self.history.restart(self.controls.edits)

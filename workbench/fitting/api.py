@@ -184,7 +184,8 @@ def fit(
             ``clip1``... by position), a `Clip` (named), or a list of them.
         sample_rate: Fit at this rate (default: the recordings'; joint clips must agree).
         n_modes: Object modes to fit (fewer if the recording has fewer).
-        steps: Maximum optimiser steps (stops earlier when converged).
+        steps: Maximum optimiser steps (stops earlier when converged); 0: none, the start alone
+            (with ``init="encoder"``, the encoder's preset).
         device: torch device (default: a GPU when there is one).
         callback: Called with a `FitProgress` every ``report_every`` steps.
         seed: Seed for the parts of the start that are random (tool modes, random init).
@@ -200,7 +201,9 @@ def fit(
         reverb: Fit a room reverb.
         n_tool_modes: Modes per tool for labelled fits.
         report_every: Steps between two callbacks.
-        init: ``"physics"`` (modes, noise floor and room estimated from the signal) or
+        init: ``"physics"`` (modes, noise floor and room estimated from the signal),
+            ``"encoder"`` (modes, contact, noise, room and residual read by the impact encoder,
+            `workbench.learned.impact`, in one pass; impact times from detection) or
             ``"random"`` (DiffImpact-style: random modes over the whole range, default
             noise and room; impact times still come from detection). For comparisons.
         patience: Stop early when the loss has not improved for this many steps

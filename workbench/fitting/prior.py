@@ -6,7 +6,9 @@ high-frequency roll-off, the noise floor and the room's decay per band; the stri
 residual starts quiet and short (`workbench.fitting.params.RESIDUAL_INIT_DB`). Objects shared
 by several clips start from their clearest clip; a tool starts from the modes its
 clips share across different objects. ``init="random"`` spreads the modes at random
-over the whole range instead (impact times still come from detection).
+over the whole range instead (impact times still come from detection); ``init="encoder"``
+takes the modes, contact, click, noise, room and residual from the impact encoder
+(`workbench.learned.impact`, one pass per clip) and the impact times from detection.
 
 Example:
     >>> import numpy as np
@@ -40,6 +42,8 @@ TOOL_INIT_DB = -30.0
 REVERB_INIT_DB = -35.0
 # Mode frequencies stay below this fraction of the sample rate.
 MAX_FREQ_FRACTION = 0.49
+# An encoder start whose room is predicted off starts the room this quiet (dB per band).
+ENCODER_ROOM_OFF_DB = -60.0
 
 
 def whole_clip(win: Window, audio: np.ndarray) -> np.ndarray:
@@ -150,6 +154,28 @@ def split_tool_modes(banks: dict[str, BankInit], labels: list[ClipLabel], n_tool
     return tools
 
 
+def encoder_init(win: Window, ci: ClipInit, n_modes: int) -> BankInit | None:
+    """The impact encoder's reading of one clip's window: fills ``ci``'s contacts, click, noise,
+    room and residual in place (levels re the window's peak, as the fit's target) and returns
+    its modes (None when it predicts none)."""
+    from ..learned.impact import predict
+
+    clip = win.clip
+    c, _, _, _ = predict(clip.audio, clip.sample_rate, onset_s=win.impacts[0].time_s, n_modes=n_modes)
+    ci.contacts_s = np.full(len(ci.times_s), c["contact_s"])
+    ci.acceleration = c["acceleration"]
+    ci.noise_gains_db = specs.NOISE_GAIN_DB.clip(c["noise_db"])
+    ci.reverb_t60_s = specs.REVERB_T60_S.clip(c["reverb_t60_s"])
+    ci.reverb_gains_db = (specs.REVERB_GAIN_DB.clip(c["reverb_db"]) if c["reverb_on"]
+                          else np.full(len(ci.reverb_t60_s), ENCODER_ROOM_OFF_DB))
+    if c["residual_on"]:
+        ci.residual_gains_db, ci.residual_t60_s = c["residual_db"], c["residual_t60_s"]
+    ok = c["freqs_hz"] < MAX_FREQ_FRACTION * clip.sample_rate
+    if not ok.any():
+        return None
+    return BankInit(freqs_hz=c["freqs_hz"][ok], t60_s=c["t60_s"][ok], gains_db=c["gains_db"][ok])
+
+
 def _clarity(audio: np.ndarray) -> float:
     """Peak over median level: the clip whose strike stands out most seeds a shared object."""
     return float(np.max(np.abs(audio)) / (np.median(np.abs(audio)) + 1e-9))
@@ -164,7 +190,8 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
         targets: The clips' fitted windows, peak-normalised, each (n_samples,).
         labels: Tool/object label per clip (objects and tools shared by name), or None.
         shared: Without labels: one object for every clip (else one per clip).
-        settings: ``n_modes``, ``n_tool_modes`` and ``init`` are used.
+        settings: ``n_modes``, ``n_tool_modes`` and ``init`` are used (``"encoder"``: a clip
+            whose encoder predicts no mode starts its object from the physics prior).
         rng: Draws the random parts (random modes, tool fill modes).
 
     Raises:
@@ -173,6 +200,8 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
     clips = [w.clip for w in windows]
     sr = clips[0].sample_rate
     inits = [clip_init(w, t) for w, t in zip(windows, targets)]
+    encoded = ([encoder_init(w, ci, settings.n_modes) for w, (ci, _) in zip(windows, inits)]
+               if settings.init == "encoder" else None)
     if labels is not None:
         object_names = list(dict.fromkeys(lab.object for lab in labels))
         object_of = [object_names.index(lab.object) for lab in labels]
@@ -187,6 +216,9 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
             banks[name] = random_bank(settings.n_modes, max_freq_hz=MAX_FREQ_FRACTION * sr, rng=rng)
             continue
         best = max(members, key=lambda i: _clarity(clips[i].audio))
+        if encoded is not None and encoded[best] is not None:
+            banks[name] = encoded[best]
+            continue
         try:
             ring = inits[best][1]
             banks[name], contact = bank_init(whole_clip(windows[best], targets[best]), sr, ring.onset_s,
@@ -210,5 +242,5 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
         clip_inits.append(ci)
     return FitParams([banks[n] for n in object_names], [tools[t] for t in tool_names], clip_inits,
                      noise_freqs_hz=specs.NOISE_BAND_FREQS_HZ, reverb_freqs_hz=specs.REVERB_BAND_FREQS_HZ,
-                     max_freq_hz=MAX_FREQ_FRACTION * sr, local=settings.init == "physics",
+                     max_freq_hz=MAX_FREQ_FRACTION * sr, local=settings.init in ("physics", "encoder"),
                      residual_freqs_hz=specs.RESIDUAL_BAND_FREQS_HZ, residual=settings.residual)

@@ -44,8 +44,9 @@ DAMPING_WEIGHT = ParamSpec(name="damping_weight", unit="", minimum=0.0, maximum=
 #: Every numeric fit setting by name.
 FIT_SPECS: dict[str, ParamSpec] = {s.name: s for s in (N_MODES, N_TOOL_MODES, STEPS, PATIENCE, LEARNING_RATE,
                                                        SENSITIVITY, REPORT_EVERY, DAMPING_WEIGHT)}
-#: How the modes start: estimated from the signal, or DiffImpact-style at random.
-INITS = ("physics", "random")
+#: How the modes start: estimated from the signal, DiffImpact-style at random, or read by the
+#: impact encoder (`workbench.learned.impact`).
+INITS = ("physics", "random", "encoder")
 #: Model parts a fit can leave out, with their meaning (each a bool setting, default on).
 SWITCHES: dict[str, str] = {
     "reverb": "Fit a room reverb.",
@@ -59,7 +60,8 @@ _INTEGERS = ("n_modes", "n_tool_modes", "steps", "patience", "report_every")
 class FitSettings:
     """The settings of one fit; every value is checked against its spec on creation.
 
-    Attributes mirror `workbench.fit`'s keyword arguments; ``patience=None`` runs every step.
+    Attributes mirror `workbench.fit`'s keyword arguments; ``patience=None`` runs every step;
+    ``steps=0`` runs none (the fit returns its start).
     Numbers (numpy's too) are stored as plain ``int``/``float``.
 
     Raises:
@@ -85,6 +87,9 @@ class FitSettings:
         for name, spec in FIT_SPECS.items():
             value = getattr(self, name)
             if value is None and name == "patience":
+                continue
+            if name == "steps" and not isinstance(value, bool) and isinstance(value, numbers.Integral) and value == 0:
+                object.__setattr__(self, name, 0)
                 continue
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not spec.contains(value):
                 raise WorkbenchError(f"{name}: {value!r} is outside [{spec.minimum:g}, {spec.maximum:g}]")

@@ -2,7 +2,9 @@
 
 The "Physical" group (size, material and how far to morph, strike velocity, mallet
 stiffness, strike position: `workbench.physical`) sits above the generic resynthesis
-controls; both feed the one `workbench.edits.apply_edits`.
+controls; both feed the one `workbench.edits.apply_edits`. A preset with a model family
+(`workbench.families`, e.g. the FTM drum) shows the family's parameters above them
+(`AppState.family`: moving one recomputes the preset's modes); other presets show none.
 
 Every widget is made with ``from_param`` on its control, so the link runs both ways
 (a notebook's ``edit()``, undo and reset move the sliders; a released slider sets the
@@ -86,11 +88,16 @@ class EditPanel(View):
         self._reset = pn.widgets.Button(name="Reset edits", sizing_mode="stretch_width")
         self._reset.on_click(lambda e: self.state.reset_edits())
         self._timing = pn.pane.Markdown("", margin=(0, 10), css_classes=["wb-render-time"])
+        self._family = pn.Column(sizing_mode="stretch_width", css_classes=["wb-family"])
+        self._family_widgets: dict[str, pn.widgets.Widget] = {}
+        self.state.param.watch(self._show_family, ["family"])
+        self._show_family()
         self.state.param.watch(self._on_state, ["can_undo", "render_ms", "base"])
         c.param.watch(self._on_state, ["material"])
         self._on_state()
         W = self._widgets
         self._layout = pn.Column(
+            self._family,
             pn.pane.Markdown("#### Physical", margin=(0, 10)),
             W["size"], self._material, W["material_amount"], W["velocity"], W["stiffness"], W["strike_position"],
             pn.pane.Markdown("#### Resynthesis", margin=(0, 10)),
@@ -100,6 +107,25 @@ class EditPanel(View):
             pn.Row(self._reverb_on, self._tool_on),
             pn.Row(self._undo, self._reset, sizing_mode="stretch_width"), self._timing,
             sizing_mode="stretch_width")
+
+    def _show_family(self, *events):
+        """One slider per parameter of the base preset's model family (none without one)."""
+        fc = self.state.family
+        self._family_widgets = {}
+        if fc is not None:
+            for c in fc.FAMILY.controls:
+                spec, name = c.display, c.display.name
+                css = {"sizing_mode": "stretch_width", "css_classes": [f"wb-family-{name}"], "throttled": True}
+                if spec.scale == "log":
+                    stops = {k: v for k, v in log_stops(spec).items() if spec.minimum <= v <= spec.maximum}
+                    w = LogSlider.from_param(fc.param[name], options=stops, **css)
+                else:
+                    w = pn.widgets.FloatSlider.from_param(fc.param[name], step=(spec.maximum - spec.minimum) / 100,
+                                                          **css)
+                self._family_widgets[name] = w
+        self._family.objects = ([] if fc is None else
+                                [pn.pane.Markdown(f"#### {fc.FAMILY.label}", margin=(0, 10)),
+                                 *self._family_widgets.values()])
 
     def _on_state(self, *events):
         s = self.state
