@@ -5,17 +5,21 @@ multi-scale spectral error and per-parameter error.
 
 Stages (progress in ``--log``): render the seeded θ draw, precompute the PNP metric M = JᵀJ
 (forward mode through `render_ftm` and JTFS) for the training and validation sounds (cached
-under ``--cache-dir``), train the three encoders per pitch setting, evaluate. Raw results go to
-``out/pnp_results.json``; ``--report-only`` rewrites the markdown from that file. Prints
-markdown and writes ``bench/results/pnp.md``.
+under ``--cache-dir``, as CPU tensors), train the three encoders per pitch setting, evaluate.
+Every stage runs on ``--device`` (cpu, the default and the committed results; cuda; auto). Raw
+results go to ``--json`` (default ``out/pnp_results.json``, rewritten after every trained row);
+``--report-only`` rewrites the markdown from that file. Prints markdown and writes ``--results``
+(default ``bench/results/pnp.md``).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/pnp.py --train-size 2000 --epochs 20
+    .venv/bin/python bench/pnp.py --device cuda --threads 16 --results $OUT/pnp.md --json $OUT/pnp.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -52,15 +56,42 @@ def _logger(path: Path):
     return log
 
 
-def run(args, log) -> dict:
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees one) -> a torch device."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def device_label(device: torch.device, threads: int) -> str:
+    """The results header's hardware phrase."""
+    plural = "s" if threads != 1 else ""
+    if device.type == "cuda":
+        return (f"GPU {torch.cuda.get_device_name(device)} (torch {torch.__version__}, CUDA {torch.version.cuda}), "
+                f"{threads} CPU thread{plural} ({os.cpu_count()}-core machine)")
+    return f"CPU, {threads} torch thread{plural} ({os.cpu_count()}-core machine)"
+
+
+def _rel(path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def run(args, log, on_row=None) -> dict:
+    """The experiment; ``on_row(partial_out)`` after every trained row (the partial report)."""
     setup = DrumSetup(sample_rate=args.sample_rate, n_samples=args.n_samples, jtfs_J=args.jtfs_J, phi=args.phi,
                       n_train=args.train_size, n_val=args.val_size, n_test=args.test_size, seed=args.seed)
+    device = resolve_device(args.device)
+    raw = Path(args.json)
     start = time.perf_counter()
-    data = precompute(setup, cache_dir=args.cache_dir, log=log)
+    log(f"device {device_label(device, args.threads)}")
+    data = precompute(setup, cache_dir=args.cache_dir, log=log, device=device, metric_chunk=args.metric_chunk)
     _, _, test = setup.split()
     spec_t, nu_t = data["spec"][test.start:test.stop], data["nu"][test.start:test.stop]
     eig = torch.linalg.eigvalsh(data["M"])
     out = {"setup": data["setup"], "precompute_s": data["seconds"], "args": vars(args),
+           "device": device.type, "hardware": device_label(device, args.threads),
+           "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
            "metric_eigs": {"max": float(eig.max()), "median_max": float(eig[:, -1].median()),
                            "median_min": float(eig[:, 0].median()),
                            "median_cond": float((eig[:, -1] / eig[:, 0].clamp_min(1e-300)).median())},
@@ -85,13 +116,16 @@ def run(args, log) -> dict:
         log(f"{loss} D={damping} seed {seed} ({setting} pitch): {json.dumps(scores)}")
         out["runs"].append({"loss": loss, "damping": damping if loss == "pnp" else None, "setting": setting,
                             "seed": seed, "scores": scores, "train_s": train_s, "history": history})
-        RAW.parent.mkdir(parents=True, exist_ok=True)
-        RAW.write_text(json.dumps({**out, "partial": True}, indent=1), encoding="utf-8")
+        raw.parent.mkdir(parents=True, exist_ok=True)
+        raw.write_text(json.dumps({**out, "partial": True}, indent=1), encoding="utf-8")
+        if on_row:
+            on_row({**out, "partial": True})
     out["cached"] = bool(data["cached"])
     # a cached metric counts with the time it took when it was computed
     out["total_s"] = time.perf_counter() - start + (sum(data["seconds"].values()) if data["cached"] else 0.0)
     out["date"] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    RAW.write_text(json.dumps(out, indent=1), encoding="utf-8")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(out, indent=1), encoding="utf-8")
     return out
 
 
@@ -140,15 +174,21 @@ def findings(out: dict) -> list[str]:
     return lines
 
 
-def report(out: dict, notes: str = "") -> str:
+def report(out: dict, notes: str = "", notes_path: str = "") -> str:
     a, s = out["args"], out["setup"]
-    cmd = (f".venv/bin/python bench/pnp.py --train-size {a['train_size']} --val-size {a['val_size']} "
+    threads, on_gpu = a.get("threads", 1), out.get("device") == "cuda"
+    hw = f"the GPU ({out.get('gpu')})" if on_gpu else f"the CPU ({threads} thread{'s' if threads != 1 else ''})"
+    cmd = (f"OMP_NUM_THREADS={threads} .venv/bin/python bench/pnp.py --train-size {a['train_size']} --val-size {a['val_size']} "
            f"--test-size {a['test_size']} --epochs {a['epochs']} --epoch-fraction {a['epoch_fraction']} "
            f"--batch-size {a['batch_size']} --sample-rate {a['sample_rate']} --n-samples {a['n_samples']} "
            f"--jtfs-J {a['jtfs_J']} --phi {a['phi']} --settings {a['settings']} --damping {a['damping']} "
            f"{'--extra-dampings ' + a['extra_dampings'] + ' ' if a.get('extra_dampings') else ''}"
            f"{'--repeat-seeds ' + a['repeat_seeds'] + ' ' if a.get('repeat_seeds') else ''}"
-           f"--width {a['width']} --seed {a['seed']}")
+           f"--width {a['width']} --seed {a['seed']}"
+           f"{' --device ' + out['device'] if out.get('device', 'cpu') != 'cpu' else ''}"
+           f"{' --threads ' + str(threads) if threads != 1 else ''}"
+           f"{' --metric-chunk ' + str(a['metric_chunk']) if a.get('metric_chunk') else ''}"
+           f"{' --notes ' + notes_path if notes_path else ''}")
     pre = out["precompute_s"]
     dur = s["n_samples"] / s["sample_rate"]
     train_s = sum(r["train_s"] for r in out["runs"])
@@ -160,11 +200,13 @@ def report(out: dict, notes: str = "") -> str:
     lines = [
         "# PNP sound matching: P-loss vs spectral loss vs PNP loss (ICASSP'23 Table 1, reduced scale)", "",
         (f"`bench/pnp.py`, {out.get('date', '?')}, Python {platform.python_version()}, {platform.machine()}, "
-         "1 torch thread (2-core CPU shared with other jobs). Command:"), "",
-        f"    OMP_NUM_THREADS=1 {cmd}", "",
-        ("Progress goes to `out/pnp_run.log`, raw figures to `out/pnp_results.json`, the rendered set and its "
-         "metrics to `out/pnp_cache/` (none committed). A second run with the same data settings reads the cache. "
-         "The Reading section at the end is written by hand after the run (`--notes`)."), "",
+         f"{out.get('hardware', '1 torch thread (2-core CPU shared with other jobs)')}. Command:"), "",
+        f"    {cmd}", "",
+        (f"Progress goes to `{_rel(a.get('log', REPO / 'out' / 'pnp_run.log'))}`, raw figures to "
+         f"`{_rel(a.get('json', RAW))}`, the rendered set and its metrics to "
+         f"`{_rel(a.get('cache_dir', REPO / 'out' / 'pnp_cache'))}/` (none committed). A second run with the same "
+         "data settings reads the cache. The Reading section at the end is written by hand after the run "
+         f"({'`' + notes_path + '`, appended by `--notes`' if notes_path else '`--notes`'})."), "",
         "## Scale", "",
         "| | here | paper |", "|---|---|---|",
         (f"| sounds | {s['n_train']} train, {s['n_val']} val, {s['n_test']} test (one seeded draw, seed {s['seed']}) "
@@ -180,7 +222,7 @@ def report(out: dict, notes: str = "") -> str:
         (f"| wall time | render {pre['render']:.0f} s, metric precompute {pre['metric']:.0f} s, "
          f"training {train_s:.0f} s (all rows), total with evaluation "
          f"{format(out['total_s'], '.0f') + ' s' if 'total_s' in out else 'not finished'}"
-         f"{cached} | {PAPER_SCALE['hardware']} |"),
+         f"{cached}, on {hw} | {PAPER_SCALE['hardware']} |"),
         "",
         (f"Metric M = JᵀJ over train + val: largest eigenvalue {out['metric_eigs']['max']:.3g}, "
          f"median largest {out['metric_eigs']['median_max']:.3g}, median smallest "
@@ -241,21 +283,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat-seeds", default="", help="comma list of other training seeds for P and PNP (unknown pitch)")
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where rendering, the metric, training and evaluation run (auto: cuda if present)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--metric-chunk", type=int, default=None,
+                   help="sounds per forward-mode metric batch (default 8 on the CPU, 64 on a GPU)")
     p.add_argument("--cache-dir", default=str(REPO / "out" / "pnp_cache"))
     p.add_argument("--log", default=str(REPO / "out" / "pnp_run.log"))
+    p.add_argument("--results", default=str(RESULT), help="markdown report to write")
+    p.add_argument("--json", default=str(RAW), help="raw results (json) to write, or to read with --report-only")
     p.add_argument("--notes", default="", help="markdown file appended to the report (the reading of the table)")
-    p.add_argument("--report-only", action="store_true", help="rewrite the markdown from out/pnp_results.json")
+    p.add_argument("--report-only", action="store_true", help="rewrite the markdown from --json")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    if args.report_only:
-        out = json.loads(RAW.read_text(encoding="utf-8"))
-    else:
-        out = run(args, _logger(Path(args.log)))
+    if args.threads < 1:
+        p.error(f"--threads: expected an integer >= 1, got {args.threads}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device: cuda requested but torch sees no CUDA device (use cpu or auto)")
+    torch.set_num_threads(args.threads)
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
-    text = report(out, notes)
-    print(text)
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(text, encoding="utf-8")
+    result = Path(args.results)
+    result.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(out: dict) -> str:
+        text = report(out, notes, _rel(args.notes) if args.notes else "")
+        result.write_text(text, encoding="utf-8")
+        return text
+
+    if args.report_only:
+        out = json.loads(Path(args.json).read_text(encoding="utf-8"))
+    else:
+        out = run(args, _logger(Path(args.log)), on_row=write)   # a partial report after every row
+    print(write(out))
     return 0
 
 

@@ -19,8 +19,9 @@ def train_encoder(
     steps: int = typer.Option(1200, "--steps", min=1, help="Optimiser steps (batches of 32 rendered sounds)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the drawn presets, the noise and the weights."),
     batch: int = typer.Option(32, "--batch", min=1, max=256, help="Rendered sounds per step."),
-    output: Path = typer.Option(Path("workbench/data/impact_encoder.pt"), "-o", "--output",
-                                help="Weights to write (.pt; the metadata goes beside it as .json)."),
+    output: Path = typer.Option(Path("workbench/data/impact_encoder.pt"), "-o", "--output", show_default=False,
+                                help="Weights to write (.pt; the metadata goes beside it as .json) "
+                                     "[default: workbench/data/impact_encoder.pt]."),
     max_minutes: Optional[float] = typer.Option(None, "--max-minutes", min=0.1,
                                                 help="Stop after this much wall time (metadata says so)."),
     checkpoint_every: int = typer.Option(100, "--checkpoint-every", min=1, help="Steps between checkpoints."),

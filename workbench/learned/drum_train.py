@@ -4,7 +4,9 @@
 Every loss gets the same budget: ``epochs`` epochs of ``epoch_fraction`` of the training set
 each (the paper: 70 epochs of about 20 %), Adam at lr 1e-3, the same seed and batch order.
 With ``known_pitch`` the encoder predicts 4 outputs and ω is taken from the ground truth
-(the paper's "known pitch" setting); otherwise all 5 ("unknown pitch").
+(the paper's "known pitch" setting); otherwise all 5 ("unknown pitch"). Training and evaluation
+run on the device of ``data``'s tensors (`drum.precompute`'s ``device``); the model is initialised
+on the CPU and the batch order drawn there, so both devices start from the same state.
 
 Example:
     >>> sorted(LOSSES)
@@ -25,6 +27,7 @@ from .drum import (
     PARAMS,
     DrumEncoder,
     DrumSetup,
+    chunk_size,
     jtfs_features,
     render,
     render_all,
@@ -81,7 +84,8 @@ def train(data: dict, setup: DrumSetup, loss: str, *, epochs: int = 20, epoch_fr
     torch.manual_seed(seed)
     train_ix, val_ix, _ = setup.split()
     nu, spec, M = data["nu"], data["spec"], data["M"]
-    model = DrumEncoder(4 if known_pitch else 5, width=width)
+    device = spec.device
+    model = DrumEncoder(4 if known_pitch else 5, width=width).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     batch_loss, lm = make_loss(loss, data, setup, known_pitch=known_pitch, damping=damping)
     gen = torch.Generator().manual_seed(seed)
@@ -95,7 +99,7 @@ def train(data: dict, setup: DrumSetup, loss: str, *, epochs: int = 20, epoch_fr
             if len(order) < batch_size:
                 order = torch.cat([order, torch.randperm(len(train_ix), generator=gen) + train_ix.start])
             ix, order = order[:batch_size], order[batch_size:]
-            value = batch_loss(model, ix)
+            value = batch_loss(model, ix.to(device))
             opt.zero_grad()
             value.backward()
             opt.step()
@@ -116,18 +120,20 @@ def train(data: dict, setup: DrumSetup, loss: str, *, epochs: int = 20, epoch_fr
     return model, history
 
 
-def evaluate(nu_hat: torch.Tensor, data: dict, setup: DrumSetup, *, jtfs=None, chunk: int = 32) -> dict:
+def evaluate(nu_hat: torch.Tensor, data: dict, setup: DrumSetup, *, jtfs=None, chunk: int | None = None) -> dict:
     """Scores of test-set predictions ``nu_hat`` (n_test, 5), the paper's metrics and more.
 
     Returns a dict: ``jtfs`` mean ‖Φ(x̂) − Φ(x)‖₂ over the test set (Φ = JTFS log features),
     ``mss`` mean `MultiScaleSpectralLoss` of x̂ against x, ``nu_mae`` (5,) mean |ν̂ − ν|,
     ``nu_mse`` the P-loss, ``phys`` per-parameter median absolute errors in physical units:
-    f0 = ω/2π in Hz and in cents, τ in s, p and D in decades (|Δlog10|), α.
+    f0 = ω/2π in Hz and in cents, τ in s, p and D in decades (|Δlog10|), α. Runs on
+    ``nu_hat``'s device, ``chunk`` sounds at a time (default 32, 256 on a GPU).
     """
     _, _, test_ix = setup.split()
     nu = data["nu"][test_ix.start:test_ix.stop]
     target, phi_t = data["audio"][test_ix.start:test_ix.stop], data["phi_test"]
-    jtfs = jtfs or jtfs_features(setup)
+    jtfs = jtfs or jtfs_features(setup, device=nu_hat.device)
+    chunk = chunk or chunk_size(nu_hat.device, 32, 256)
     mss = MultiScaleSpectralLoss()
     audio_hat = render_all(nu_hat, setup)
     with torch.no_grad():
