@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 FIT_STATES = ("idle", "queued", "running", "done", "cancelled", "failed")
 
 
+#: Set once a warm-up has started: the weights are cached per process, one warm-up serves every session.
+_WARMING = threading.Event()
+
+
 def _warm_encoder() -> None:
     """Load the impact encoder's weights and run it once (`instant` is then ~0.1-0.3 s)."""
     try:
@@ -70,7 +74,8 @@ class FitController:
         self._version = -1
         self._preview_t = 0.0
         self.last_status = "idle"
-        if getattr(state, "instant_match", False):      # the first drop should not wait for the weights
+        if getattr(state, "instant_match", False) and not _WARMING.is_set():   # the first drop should not wait
+            _WARMING.set()
             threading.Thread(target=_warm_encoder, daemon=True, name="encoder-warm-up").start()
 
     @property

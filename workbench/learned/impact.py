@@ -47,7 +47,7 @@ from torch import nn
 
 from .. import specs
 from ..analysis.detect import detect_impacts
-from ..audio import resample
+from ..audio import check_audio, resample
 from ..data import DATA_DIR
 from ..errors import WorkbenchError
 from ..presets import Preset
@@ -213,13 +213,14 @@ def crop(audio: np.ndarray, sample_rate: int, *, onset_s: float | None = None) -
     the first strike (zero-padded), peak 1; also the onset (s, clip time) and the window's peak.
 
     Raises:
-        WorkbenchError: empty, silent or non-finite audio, a bad sample rate.
+        WorkbenchError: audio `workbench.audio.check_audio` refuses (empty, silent, non-finite,
+            too short, ...), a sample rate that is not a whole number of Hz in range.
     """
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim != 1 or len(x) == 0 or not np.all(np.isfinite(x)):
-        raise WorkbenchError("audio: expected a non-empty mono array of finite samples")
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate < 4000:
-        raise WorkbenchError(f"sample_rate: expected a whole number of Hz >= 4000, got {sample_rate!r}")
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
+            or not specs.MIN_LOAD_SAMPLE_RATE <= sample_rate <= specs.MAX_LOAD_SAMPLE_RATE:
+        raise WorkbenchError(f"sample_rate: expected a whole number of Hz in [{specs.MIN_LOAD_SAMPLE_RATE}, "
+                             f"{specs.MAX_LOAD_SAMPLE_RATE}], got {sample_rate!r}")
+    x = check_audio(audio, sample_rate)         # mono, finite, not silent, a sane rate: as every reader
     onset = first_onset_s(x, int(sample_rate)) if onset_s is None else float(onset_s)
     first = max(int((onset - ONSET_S) * sample_rate) - 64, 0)      # resample only the window (+ margin)
     x = x[first:first + int((DURATION_S + 0.01) * sample_rate) + 128]
