@@ -64,6 +64,22 @@ def test_a_later_strike_inside_the_window_does_not_comb_the_modes():
     assert len(est.freqs_hz) <= 3                          # no comb of 4 Hz-spaced false peaks
 
 
+def test_strikes_share_modes_a_mode_only_the_short_contact_excites_is_kept():
+    # Two strikes of one body: the first, short contact (0.05 ms) excites a 6 kHz mode;
+    # the second, louder and ringing longer (so its ring is read first), has a 0.6 ms
+    # contact that leaves that mode 90 dB down. The start must hold it, once.
+    modes = [{"freq_hz": 310.0, "t60_s": 0.8, "gain_db": -12.0}, {"freq_hz": 870.0, "t60_s": 0.5, "gain_db": -15.0},
+             {"freq_hz": 6000.0, "t60_s": 0.3, "gain_db": -20.0}]
+    truth = Preset(name="two strikes", sample_rate=SR, duration_s=1.5, object={"modes": modes},
+                   impacts=[{"time_s": 0.05, "contact_s": 5e-5, "magnitude": 0.3},
+                            {"time_s": 0.35, "contact_s": 6e-4, "magnitude": 1.0}],
+                   noise=default_noise(-110.0), acceleration=1e-7)
+    start = fit((render(truth), SR), steps=0, n_modes=8, device="cpu").preset
+    freqs = np.array([m.freq_hz for m in start.object.modes])
+    for f in (310.0, 870.0, 6000.0):
+        assert np.sum(np.abs(freqs / f - 1) < 0.01) == 1, (f, freqs)
+
+
 @pytest.fixture(scope="module")
 def bell_fit():
     audio, sr = load_audio(BELL_AT_STRIKE)

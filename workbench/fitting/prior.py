@@ -3,8 +3,9 @@
 The prior is read off the signal: mode frequencies, decays and levels
 (`workbench.analysis.modes.estimate_modes`), the contact duration from the modes'
 high-frequency roll-off, the noise floor and the room's decay per band; the strike's
-residual starts quiet and short (`workbench.fitting.params.RESIDUAL_INIT_DB`). Objects shared
-by several clips start from their clearest clip; a tool starts from the modes its
+residual starts quiet and short (`workbench.fitting.params.RESIDUAL_INIT_DB`). A clip of several
+strikes reads its modes from its cleanest ring and adds those its other rings hold (`bank_init`).
+Objects shared by several clips start from their clearest clip; a tool starts from the modes its
 clips share across different objects. ``init="random"`` spreads the modes at random
 over the whole range instead (impact times still come from detection); ``init="encoder"``
 takes the modes, contact, click, noise, room and residual from the impact encoder
@@ -25,6 +26,7 @@ import numpy as np
 
 from .. import specs
 from ..analysis import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
+from ..analysis.background import MAX_ANALYSIS_S
 from ..errors import WorkbenchError
 from .clips import Window
 from .labels import ClipLabel
@@ -36,6 +38,13 @@ from .settings import FitSettings
 CONTACT_INIT_S = 1.5e-4
 # A strike's ring counts up to this long when choosing the strike to read modes from.
 _RING_READ_S = 2.0
+# Other strikes' rings add their modes when at least this long (a shorter ring resolves
+# nothing the first did not) ...
+_MIN_EXTRA_RING_S = 0.05
+_MAX_EXTRA_RINGS = 4
+# ... and a mode read from one is new when no known mode lies within this fraction of it
+# (or its bandwidth, or the ring's resolution: `_new_modes`).
+_SAME_MODE_FRACTION = 0.003
 # Tool modes start this far below the object's loudest mode.
 TOOL_INIT_DB = -30.0
 # Room reverb starts this quiet in every band.
@@ -77,9 +86,10 @@ def ring_to_read(times_s: np.ndarray, levels_db: np.ndarray, end_s: float) -> in
     return int(np.argmax(levels_db + 10.0 * np.log10(np.clip(rings, 1e-3, _RING_READ_S))))
 
 
-def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, Ring]:
+def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, list[Ring]]:
     """Impacts, noise floor and room of one clip's window ``audio`` (peak-normalised);
-    also the strike whose ring the modes are read from."""
+    also the rings the modes are read from: the strike `ring_to_read` picks first, then
+    the others in time order."""
     sr = win.clip.sample_rate
     offset_s = win.start / sr
     times = np.array([imp.time_s for imp in win.impacts]) - offset_s
@@ -97,28 +107,68 @@ def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, Ring]:
         reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
     clip_times = times + offset_s
     k = ring_to_read(clip_times, levels, len(win.clip.audio) / sr)
-    end = float(clip_times[k + 1]) if k + 1 < len(clip_times) else None
-    return init, Ring(onset_s=float(clip_times[k]), end_s=end, magnitude=float(mags[k]))
+    rings = [Ring(onset_s=float(clip_times[i]), magnitude=float(mags[i]),
+                  end_s=float(clip_times[i + 1]) if i + 1 < len(clip_times) else None)
+             for i in range(len(clip_times))]
+    return init, [rings[k]] + rings[:k] + rings[k + 1:]
 
 
-def bank_init(audio: np.ndarray, sample_rate: int, onset_s: float, n_modes: int,
-              end_s: float | None = None, magnitude: float = 1.0) -> tuple[BankInit, float]:
-    """Initial modes and contact duration (s) from the ring between ``onset_s`` and
-    ``end_s`` (s) of a strike of ``magnitude``; gains are compensated for the contact's
-    spectrum and the magnitude.
+def bank_init(audio: np.ndarray, sample_rate: int, rings: list[Ring], n_modes: int) -> tuple[BankInit, float]:
+    """Initial modes and contact duration (s) from the ``rings`` of one body's strikes.
+
+    The first ring gives the modes and the contact; while it gave fewer than ``n_modes``,
+    each other ring of at least ``_MIN_EXTRA_RING_S`` (the ``_MAX_EXTRA_RINGS`` longest)
+    adds the modes it holds that none read so far lies near (`_new_modes`), the most
+    energetic (gain^2 x T60) first: strikes share the body's modes, but each excites them
+    differently (a longer contact hardly excites high modes). The first ring's modes are
+    all kept: a mode read from another ring takes a free place, never one of theirs (gains
+    read from a strike whose contact differs from the first's are off by the difference
+    of the contacts' spectra). Gains are compensated for the contact's spectrum and each
+    strike's magnitude.
 
     Raises:
-        WorkbenchError: no mode stands out of the noise floor.
+        WorkbenchError: no mode stands out of the noise floor in the first ring.
     """
-    est = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=onset_s, end_s=end_s,
+    first, others = rings[0], rings[1:]
+    est = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=first.onset_s, end_s=first.end_s,
                          max_freq_hz=0.45 * sample_rate)
     if len(est.freqs_hz) == 0:
         raise WorkbenchError("no resonant modes found above the noise floor")
-    order = np.argsort(est.freqs_hz)
-    f, amp = np.asarray(est.freqs_hz)[order], np.asarray(est.amplitudes)[order]
-    contact = estimate_contact_s(f, amp, min_s=CONTACT_INIT_S)
-    return BankInit(freqs_hz=f, t60_s=np.asarray(est.t60_s)[order],
-                    gains_db=gain_for_amplitude(amp, f, contact, magnitude)), contact
+    f, t60, amp = (np.asarray(a, np.float64) for a in (est.freqs_hz, est.t60_s, est.amplitudes))
+    contact = estimate_contact_s(np.sort(f), amp[np.argsort(f)], min_s=CONTACT_INIT_S)
+    gains = gain_for_amplitude(amp, f, contact, first.magnitude)
+    end_of_clip = len(audio) / sample_rate
+    lengths = [(r.end_s if r.end_s is not None else end_of_clip) - r.onset_s for r in others]
+    longest = [i for i in np.argsort(lengths, kind="stable")[::-1][:_MAX_EXTRA_RINGS]
+               if lengths[i] >= _MIN_EXTRA_RING_S]
+    for ring, length in ((others[i], lengths[i]) for i in longest) if len(f) < n_modes else ():
+        more = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=ring.onset_s, end_s=ring.end_s,
+                              max_freq_hz=0.45 * sample_rate)
+        new = _new_modes(f, np.asarray(more.freqs_hz), np.asarray(more.t60_s), min(length, MAX_ANALYSIS_S))
+        if new.any():
+            f = np.concatenate([f, np.asarray(more.freqs_hz)[new]])
+            t60 = np.concatenate([t60, np.asarray(more.t60_s)[new]])
+            gains = np.concatenate([gains, gain_for_amplitude(np.asarray(more.amplitudes)[new],
+                                                              np.asarray(more.freqs_hz)[new], contact, ring.magnitude)])
+    n_first = len(est.freqs_hz)
+    added = n_first + np.argsort(-(10.0 ** (gains[n_first:] / 10.0)) * t60[n_first:], kind="stable")
+    keep = np.concatenate([np.arange(n_first), added[:n_modes - n_first]]).astype(int)
+    keep = keep[np.argsort(f[keep])]
+    return BankInit(freqs_hz=f[keep], t60_s=t60[keep], gains_db=gains[keep]), contact
+
+
+def _new_modes(known_hz: np.ndarray, freqs_hz: np.ndarray, t60_s: np.ndarray, length_s: float) -> np.ndarray:
+    """(K,) bool: modes read from a ring of ``length_s`` that none of ``known_hz`` lies near.
+
+    Near: within the ring's resolution (1 / length), half the mode's half-power bandwidth
+    (6.908 / (pi T60)), or `_SAME_MODE_FRACTION` of its frequency, whichever is widest: the
+    same mode read from two rings differs by less than that.
+    """
+    if len(freqs_hz) == 0 or len(known_hz) == 0:
+        return np.ones(len(freqs_hz), bool)
+    tolerance = np.maximum.reduce([np.full(len(freqs_hz), 1.0 / length_s), 0.5 * specs.T60_DECAY / (np.pi * t60_s),
+                                   _SAME_MODE_FRACTION * freqs_hz])
+    return np.min(np.abs(freqs_hz[:, None] - known_hz[None, :]), axis=1) > tolerance
 
 
 def random_bank(n_modes: int, *, max_freq_hz: float, rng: np.random.Generator) -> BankInit:
@@ -220,9 +270,8 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
             banks[name] = encoded[best]
             continue
         try:
-            ring = inits[best][1]
-            banks[name], contact = bank_init(whole_clip(windows[best], targets[best]), sr, ring.onset_s,
-                                             settings.n_modes, end_s=ring.end_s, magnitude=ring.magnitude)
+            banks[name], contact = bank_init(whole_clip(windows[best], targets[best]), sr, inits[best][1],
+                                             settings.n_modes)
         except WorkbenchError as err:
             raise WorkbenchError(f"{clips[best].name}: {err}") from None
         # Gains are referenced to `best`; the other clips' levels go into their impact magnitudes.
