@@ -78,3 +78,28 @@ def test_a_preset_without_a_family_shows_no_family_sliders(state, tmp_path):
     state.load_library_preset("plain")
     assert state.family is None and panel._family_widgets == {} and panel._family.objects == []
     assert EditPanel(state=state)._family.objects == []
+
+
+def test_family_moves_are_undone_like_edits_with_the_mode_edits_they_cleared(tmp_path):
+    save_preset(drum_preset({"omega_rad_s": 2 * math.pi * 150.0}, name="tom", sample_rate=22050, duration_s=1.0),
+                tmp_path / "tom.json")
+    s = AppState.open(presets_dir=tmp_path)
+    s.load_library_preset("tom")
+    first_hz = s.base.object.modes[0].freq_hz
+    s.set_mode("object", 1, gain_db=-3.0)                      # a per-mode edit on the drum's modes
+    table_edit = s.controls.edits
+    assert s.can_undo and table_edit.modes
+    s.family.tau_s = 0.3                                       # a family move: new modes, the table edit goes
+    assert s.base.model.params["tau_s"] == 0.3 and not s.controls.edits.modes
+    s.family.fundamental_hz = 200.0
+    assert s.base.object.modes[0].freq_hz == pytest.approx(200.0)
+    s.undo()                                                   # the fundamental back
+    assert s.family.fundamental_hz == pytest.approx(150.0) and s.family.tau_s == 0.3
+    assert s.base.object.modes[0].freq_hz == pytest.approx(first_hz)
+    s.undo()                                                   # tau back, with the table edit it cleared
+    assert s.base.model.params["tau_s"] != 0.3 and s.controls.edits == table_edit
+    assert s.preset.object.modes[1].gain_db == pytest.approx(-3.0)
+    s.undo()                                                   # the table edit itself
+    assert not s.controls.edits.modes and not s.can_undo
+    s.undo()                                                   # nothing left: a no-op
+    assert s.base.model.params["tau_s"] != 0.3

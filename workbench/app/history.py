@@ -1,6 +1,8 @@
 """The undo history of one session's edits (no UI): `EditHistory`.
 
-It holds the `workbench.edits.Edits` values the controls had before each change. A
+It holds what the controls held before each change: the `workbench.edits.Edits`, or
+any value that compares by equality (`AppState` keeps the edits together with the
+model family's slider values, so moving a family slider is undone like an edit). A
 history belongs to one preset being edited: `AppState` starts a fresh one when another
 preset takes its place (a library preset loaded, another recording or a new fit shown),
 so Undo never re-applies edits to a preset they were not made on.
@@ -18,8 +20,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-
-from ..edits import Edits
+from typing import Any
 
 
 class EditHistory:
@@ -30,27 +31,37 @@ class EditHistory:
         limit: Most changes kept (the oldest go first).
     """
 
-    def __init__(self, current: Edits, *, limit: int = 200):
+    def __init__(self, current: Any, *, limit: int = 200):
         self.limit = int(limit)
-        self._past: list[Edits] = []
+        self._past: list[Any] = []
         self._last = current
         self._quiet = 0
 
     def __len__(self) -> int:
         return len(self._past)
 
-    def changed(self, new: Edits) -> None:
-        """The controls now hold ``new``: remember what they held before (unless `quiet`)."""
-        if not self._quiet and new != self._last:
-            self._past.append(self._last)
+    @property
+    def current(self) -> Any:
+        """What the controls hold now, as last told."""
+        return self._last
+
+    def changed(self, new: Any, *, before: Any = None) -> None:
+        """The controls now hold ``new``: remember what they held before (unless `quiet`).
+
+        ``before``: what to undo to, when not the last value told (a change made of
+        several steps, some of them quiet).
+        """
+        before = self._last if before is None else before
+        if not self._quiet and new != before:
+            self._past.append(before)
             del self._past[:-self.limit]
         self._last = new
 
-    def pop(self) -> Edits | None:
+    def pop(self) -> Any | None:
         """The edits before the last change (None when there is nothing to undo)."""
         return self._past.pop() if self._past else None
 
-    def restart(self, current: Edits) -> None:
+    def restart(self, current: Any) -> None:
         """Forget every change: a fresh history from ``current``."""
         self._past.clear()
         self._last = current

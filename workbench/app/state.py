@@ -132,7 +132,7 @@ class AppState(PresetActions, MapActions, param.Parameterized):
         self.max_upload_bytes = int(max_upload_bytes)
         self.renderer = PartCache()
         self.fits = FitController(self, fit_fn)
-        self.history = EditHistory(self.controls.edits)
+        self.history = EditHistory(self._snapshot())
         self._saved: dict[str, Any] = {}
         self._serial = 0
         self._message_about: tuple[str, ...] = ()
@@ -159,7 +159,7 @@ class AppState(PresetActions, MapActions, param.Parameterized):
             self.param.update(recordings=[], current="", selection=[], impacts=[], record=None, base=None,
                               family=None, preset=None, preview=None, audio={})
         self.renderer.clear()
-        self.history.restart(self.controls.edits)
+        self.history.restart(self._snapshot())
 
     def notify(self, level: str, text: str, *, about: Sequence[str] = ()) -> None:
         """Post a notification (level: info, success, warning, error); ``text`` is plain text, the views escape it.
@@ -361,8 +361,10 @@ class AppState(PresetActions, MapActions, param.Parameterized):
         self.family = controls
 
     def _on_family(self, *events) -> None:
-        """A family parameter moved: the base preset's modes are recomputed (the edits stay on top)."""
+        """A family parameter moved: the base preset's modes are recomputed (the edits stay on
+        top, except per-mode edits, which belong to the old modes); undoable like an edit."""
         t0 = time.perf_counter()
+        before = self.history.current
         try:
             base = with_family_params(self.base, **self.family.params())
         except WorkbenchError as err:
@@ -372,15 +374,27 @@ class AppState(PresetActions, MapActions, param.Parameterized):
             with self.history.quiet():
                 self.controls.modes = ()
         self.base = base
+        self.history.changed(self._snapshot(), before=before)
+        self.can_undo = bool(self.history)
         self._refresh_audio()
         self.render_ms = (time.perf_counter() - t0) * 1e3
 
+    def _family_values(self) -> tuple[tuple[str, float], ...] | None:
+        """The family sliders' shown values (None without a family)."""
+        if self.family is None:
+            return None
+        return tuple((c.display.name, float(getattr(self.family, c.display.name))) for c in self.family.FAMILY.controls)
+
+    def _snapshot(self) -> tuple[Edits, tuple[tuple[str, float], ...] | None]:
+        """What Undo goes back to: the edits and the family sliders."""
+        return self.controls.edits, self._family_values()
+
     def _fresh_history(self) -> None:
-        self.history.restart(self.controls.edits)
+        self.history.restart(self._snapshot())
         self.can_undo = False
 
     def _on_edit(self, *events) -> None:
-        self.history.changed(self.controls.edits)
+        self.history.changed(self._snapshot())
         self.can_undo = bool(self.history)
         self._refresh_audio(edits_only=True)
 
@@ -447,12 +461,16 @@ class AppState(PresetActions, MapActions, param.Parameterized):
         return [] if self.base is None else self.controls.mode_table(self.base)
 
     def undo(self) -> None:
-        """Undo the last edit (slider move or mode-table change)."""
+        """Undo the last edit (slider move, family slider move or mode-table change)."""
         prev = self.history.pop()
         if prev is None:
             return
+        edits, family = prev
         with self.history.quiet():
-            self.controls.set_edits(prev)
+            if family is not None and self.family is not None and family != self._family_values():
+                self.family.param.update(**dict(family))      # recomputes the modes (`_on_family`)
+            self.controls.set_edits(edits)
+            self.history.changed(self._snapshot())          # quiet: the new "now", nothing recorded
         self.can_undo = bool(self.history)
 
     def reset_edits(self) -> None:
