@@ -22,6 +22,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import param
+
 
 class EditHistory:
     """Undo stack of edits: `changed` after every change, `pop` to undo one.
@@ -74,3 +76,12 @@ class EditHistory:
             yield
         finally:
             self._quiet -= 1
+
+
+def slider_values(controls: param.Parameterized | None) -> tuple[tuple[str, float], ...] | None:
+    """(name, value) of each numeric slider of ``controls`` (None for None): a value the
+    history can hold and compare, and `param.update` can set back."""
+    if controls is None:
+        return None
+    return tuple((name, float(value)) for name, value in controls.param.values().items()
+                 if isinstance(controls.param[name], param.Number))

@@ -43,7 +43,7 @@ from ..rendering import PartCache
 from .demo import demo
 from .edit_controls import EditControls, FamilyControls, family_controls, integer_param, number_param
 from .fit_control import FIT_STATES, FitController
-from .history import EditHistory
+from .history import EditHistory, slider_values
 from .jobs import fitter_status
 from .map_actions import MapActions
 from .preset_actions import PresetActions
@@ -379,15 +379,9 @@ class AppState(PresetActions, MapActions, param.Parameterized):
         self._refresh_audio()
         self.render_ms = (time.perf_counter() - t0) * 1e3
 
-    def _family_values(self) -> tuple[tuple[str, float], ...] | None:
-        """The family sliders' shown values (None without a family)."""
-        if self.family is None:
-            return None
-        return tuple((c.display.name, float(getattr(self.family, c.display.name))) for c in self.family.FAMILY.controls)
-
     def _snapshot(self) -> tuple[Edits, tuple[tuple[str, float], ...] | None]:
-        """What Undo goes back to: the edits and the family sliders."""
-        return self.controls.edits, self._family_values()
+        """What Undo goes back to: the edits and the family sliders (`history.slider_values`)."""
+        return self.controls.edits, slider_values(self.family)
 
     def _fresh_history(self) -> None:
         self.history.restart(self._snapshot())
@@ -467,7 +461,7 @@ class AppState(PresetActions, MapActions, param.Parameterized):
             return
         edits, family = prev
         with self.history.quiet():
-            if family is not None and self.family is not None and family != self._family_values():
+            if family is not None and self.family is not None and family != slider_values(self.family):
                 self.family.param.update(**dict(family))      # recomputes the modes (`_on_family`)
             self.controls.set_edits(edits)
             self.history.changed(self._snapshot())          # quiet: the new "now", nothing recorded
