@@ -11,9 +11,11 @@ it takes to reach silence. Here, more precisely:
   frequency, with a window long enough to separate the nearest neighbour), fitted on
   the early decay above the noise floor; for wide (short) peaks the peak width, when
   that is clearly shorter, since a louder neighbour's leakage slows a decay track;
-* amplitude: joint linear least squares of all damped sinusoids against the signal,
-  which splits overlapping modes and rejects noise peaks (their fit is at noise level);
-* a second pass on the residual of the fit finds weaker modes next to strong ones.
+* amplitude: joint linear least squares of all damped sinusoids against the signal, its
+  first 4 ms weighed up from 0 (the contact's force pulse and click are not rings), which
+  splits overlapping modes and rejects noise peaks (their fit is at noise level);
+* up to two passes on the residual of the fit (after the contact) find weaker modes next
+  to strong ones.
 
 The background noise and the room decay are estimated in `workbench.analysis.background`.
 Amplitudes follow the renderer: mode k rings as A_k exp(-6.908 t / T60_k) sin(2 pi f_k t).
@@ -72,6 +74,16 @@ _T60_RANGE_S = (1e-3, 30.0)
 _RING_MATCH = 0.003
 # Ringing peaks sought per requested mode.
 _RINGS_PER_MODE = 1
+# The least squares weigh the first this-long after the onset up from 0 (amplitudes still
+# refer to the onset): during the contact (0.05-2 ms) the modes ramp up through the force
+# pulse and the strike clicks, which damped sinusoids started at the onset do not model.
+# Weighed fully, that misfit is most of the residual (91 % of its energy in the first 5 ms
+# of a ThreeDWorld render) and hides weak modes under its flat spectrum.
+_CONTACT_RAMP_S = 0.004
+# The residual is searched for weaker modes from here on, at most this many times (each
+# search after a joint refit with the modes found before).
+_RESIDUAL_SKIP_S = 0.003
+_RESIDUAL_PASSES = 2
 
 
 
@@ -201,22 +213,28 @@ def _basis_blocks(n: int, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, 
 
 
 def _least_squares(
-    segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray
+    segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, ramp: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint least squares of damped sines and cosines: (coef (2K,) = K sine then K cosine
     coefficients, energy of each sine column (K,)).
 
     Fitted where the modes are still loud (until the slowest has fallen 40 dB, at most
-    1 s), with normal equations accumulated in blocks (memory O(block x K)). A mode
+    1 s), the first ``ramp`` samples weighted from 0 up to 1 (sin^2: a hard cut would
+    leak every mode missing from the fit into the others), with normal equations
+    accumulated in blocks (memory O(block x K)). Coefficients refer to the segment's start. A mode
     whose columns correlate above ``_MAX_CORRELATION`` with those of a mode listed
     earlier cannot be told apart from it: its coefficients are 0.
     """
     n = min(len(segment), int(sample_rate * min(1.0, 40.0 / 60.0 * float(t60.max()))) + 1)
-    k = len(freqs)
+    k, ramp = len(freqs), min(ramp, n // 2)
     gram, rhs = np.zeros((2 * k, 2 * k)), np.zeros(2 * k)
     for a, basis in _basis_blocks(n, sample_rate, freqs, t60):
+        data = segment[a : a + len(basis)]
+        if a < ramp:               # rows weighted sin^2, 0 at the onset to 1 at `ramp`
+            w = np.sin(0.5 * np.pi * np.minimum(np.arange(a, a + len(basis)) / ramp, 1.0)) ** 2
+            basis, data = basis * w[:, None], data * w
         gram += basis.T @ basis
-        rhs += basis.T @ segment[a : a + len(basis)]
+        rhs += basis.T @ data
     scale = np.sqrt(np.diag(gram))
     correlation = np.abs(gram / np.outer(scale, scale))
     pair = np.maximum.reduce([correlation[:k, :k], correlation[:k, k:], correlation[k:, :k], correlation[k:, k:]])
@@ -343,9 +361,12 @@ def estimate_modes(
     noise = _noise_floor(noise_psd(audio, sample_rate, noise_fft), noise_fft, sample_rate)
     search = (noise, noise_fft, min_freq_hz, max_freq_hz)
 
+    ramp = int(_CONTACT_RAMP_S * sample_rate)
+
     def fit(freqs: np.ndarray, t60: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Joint fit; returns (amplitudes, sin/cos coefficients (K, 2), SNR test passed).
-        coef, energy = _least_squares(segment, sample_rate, freqs, t60)
+        # Joint fit, the contact weighed down; returns (amplitudes at the onset, sin/cos
+        # coefficients (K, 2), SNR test passed).
+        coef, energy = _least_squares(segment, sample_rate, freqs, t60, ramp=ramp)
         pairs = coef.reshape(2, -1).T
         amplitudes = np.hypot(pairs[:, 0], pairs[:, 1])
         snr = amplitudes**2 * energy / (2.0 * _noise_at(noise, noise_fft, sample_rate, freqs))
@@ -359,15 +380,23 @@ def estimate_modes(
     if 0 < len(freqs):
         _, pairs, passed = fit(freqs, t60)
         freqs, t60, pairs = freqs[passed], t60[passed], pairs[passed]
-        if 0 < len(freqs) < n_modes:
+        for it in range(_RESIDUAL_PASSES):
+            if not 0 < len(freqs) < n_modes:
+                break
+            if it:
+                _, pairs, passed = fit(freqs, t60)
+                freqs, t60, pairs = freqs[passed], t60[passed], pairs[passed]
             model = np.zeros(len(segment))
             for a, basis in _basis_blocks(len(segment), sample_rate, freqs, t60):
                 model[a : a + len(basis)] = basis @ pairs.T.ravel()
-            more_f, more_t60 = _candidate_modes(segment - model, sample_rate, *search, 2 * (n_modes - len(freqs)) + 4)
+            more_f, more_t60 = _candidate_modes((segment - model)[int(_RESIDUAL_SKIP_S * sample_rate):], sample_rate,
+                                                *search, 2 * (n_modes - len(freqs)) + 4)
             # A peak left near a fitted mode is the misfit of that mode (a slightly wrong
             # decay or frequency leaves a residual within a few half-widths of it).
             guard = _RESIDUAL_GUARD_HZ + 3.0 * T60_DECAY / (2.0 * np.pi * t60)
             new = np.array([np.all(np.abs(freqs - f) > guard) for f in more_f], bool)
+            if not new.any():
+                break
             freqs, t60 = np.concatenate([freqs, more_f[new]]), np.concatenate([t60, more_t60[new]])
     if len(freqs) == 0:
         return empty
