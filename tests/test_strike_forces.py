@@ -151,3 +151,26 @@ def test_the_model_tab_shows_the_force_view(tmp_path):
     figures = [b.object for b in model.__panel__().select(pn.pane.Bokeh)]
     assert isinstance(model.force, ForceView)
     assert model.force._force_fig in figures and model.force._spec_fig in figures
+
+
+def test_the_force_view_marks_the_detected_strikes_of_the_fit_on_show(tmp_path):
+    """The fitted force against the strike: the detector's times of the shown fit, in ms from each fitted onset."""
+    pytest.importorskip("panel")
+    import dataclasses
+
+    from workbench.app.state import AppState
+    from workbench.app.views.force import ForceView
+
+    state = AppState.open(presets_dir=tmp_path)                  # the demo recording and its shipped fit
+    view = ForceView(state=state)
+    view.__panel__()
+    onset = state.preset.impacts[0].time_s
+    state.show_record(dataclasses.replace(state.record, impacts=(onset + 4e-4, onset + 0.5)))
+    marks = view._marks.data
+    assert marks["x"] == pytest.approx([0.4]) and view._force_fig.legend.visible   # the far one is off the window
+    assert marks["top"][0] == pytest.approx(max(view._lines.data["ys"][0]))
+    state.controls.contact_scale = 2.0                           # an edit of the fit: still its strikes
+    assert view._marks.data["x"] == pytest.approx([0.4])
+    state.reset_edits()
+    state.show_record(None)                                      # nothing fitted on show: no marks
+    assert view._marks.data["x"] == [] and not view._force_fig.legend.visible

@@ -86,19 +86,25 @@ MAX_STRIKES = 8
 #: Lowest frequency of the force spectra (Hz): below the corner of the longest contact (20 ms: ~23 Hz).
 SPECTRUM_MIN_HZ = 10.0
 _WINDOW_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+#: A detected strike belongs to a fitted one within this (s; as bench/fit.py's detection score).
+MATCH_S = 0.010
 
 
-def strike_window_s(contacts_s) -> float:
+def strike_window_s(contacts_s, reach_s: float = 0.0) -> float:
     """Time window (s) that shows every pulse of these contact times whole: the first of 0.5, 1, 2,
-    5, 10... ms at least 4 x the longest (a pulse spans 3 tau, `workbench.functional.contact`).
+    5, 10... ms at least 4 x the longest (a pulse spans 3 tau, `workbench.functional.contact`),
+    and that reaches ``reach_s`` either side of the pulse's peak (e.g. a detected strike).
 
     A step series rather than exactly 4 tau, so a pulse visibly widens as its contact time grows.
 
     Example:
         >>> strike_window_s([6.5e-5]), strike_window_s([2e-4, 1e-3]), strike_window_s([0.02])
         (0.0005, 0.005, 0.1)
+        >>> strike_window_s([6.5e-5], reach_s=4e-4)
+        0.001
     """
     need_ms = 4e3 * float(np.max(contacts_s)) if len(contacts_s) else 0.0
+    need_ms = max(need_ms, 2e3 * float(reach_s) * 1.1)
     return next((w for w in _WINDOW_STEPS_MS if w >= need_ms * (1 - 1e-9)), need_ms) / 1e3
 
 
@@ -191,6 +197,23 @@ def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: f
             frac = 0.0 if b == a else (m[a] - dc / math.sqrt(2)) / (m[a] - m[b])
             st["corner_hz"].append(float(bins[a] + frac * (bins[b] - bins[a])))
         st["corner_db"].append(20 * math.log10(max(dc, tiny)) - 20 * math.log10(math.sqrt(2)))
+    return out
+
+
+def detected_offsets_ms(strike_times_s, detected_s, window_s: float = 2 * MATCH_S) -> list[list[float]]:
+    """Where the detector put each fitted strike: per fitted strike, the detected strikes
+    within half a window of its onset (default: the benchmark's +-10 ms match), in ms from
+    that onset (the force view's markers).
+
+    Example:
+        >>> detected_offsets_ms([0.5, 1.0], [0.5003, 0.9, 1.0001], 0.005)
+        [[0.3], [0.1]]
+    """
+    detected = np.asarray(list(detected_s), np.float64)
+    out = []
+    for t in strike_times_s:
+        near = detected[np.abs(detected - t) <= window_s / 2] if detected.size else detected
+        out.append([round(float(d - t) * 1e3, 9) for d in near])
     return out
 
 

@@ -4,8 +4,10 @@ A whole-clip force plot shows a 0.06 ms pulse in a 3 s clip as a 1-px needle; `F
 shows a few milliseconds around each strike (`workbench.app.plotdata.strike_forces`) and
 the force's spectrum on a log axis with each strike's -3 dB corner (~0.46 / contact time)
 marked, so the Contact time and Impact strength sliders visibly move the pulse's width,
-height and corner. It follows the edited preset (`AppState.preset`) and redraws only when
-the impacts change (a few ms).
+height and corner. When the preset is the fit of the recording on show, the strikes the
+detector found there are marked on the force (dotted, `plotdata.detected_offsets_ms`): the
+fitted force against the strike. It follows the edited preset (`AppState.preset`) and
+redraws only when the impacts change (a few ms).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import param
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Range1d, Span
 from bokeh.palettes import Category10
 
-from ..plotdata import SPECTRUM_MIN_HZ, strike_forces
+from ..plotdata import MAX_STRIKES, SPECTRUM_MIN_HZ, detected_offsets_ms, strike_forces, strike_window_s
 from .base import ACCENT, View, new_figure
 
 #: Line colours of the strikes (the first in the workbench's accent).
@@ -48,6 +50,7 @@ class ForceView(View):
         self._lines = ColumnDataSource({k: [] for k in ("xs", "ys", "colour", "label")})
         self._spectra = ColumnDataSource({k: [] for k in ("xs", "ys", "colour", "label")})
         self._corners = ColumnDataSource({k: [] for k in ("x", "y", "colour", "label")})
+        self._marks = ColumnDataSource({k: [] for k in ("x", "top", "colour", "label")})
         tips = [("strike", "@label")]
 
         f = new_figure("Contact force around each strike", "time from the strike's onset (ms)",
@@ -55,6 +58,12 @@ class ForceView(View):
         f.add_layout(Span(location=0, dimension="height", line_color="#999999", line_dash="dashed", line_width=1))
         r = f.multi_line("xs", "ys", source=self._lines, line_color="colour", line_width=2)
         f.add_tools(HoverTool(renderers=[r], tooltips=[*tips, ("t", "$x{0.000} ms"), ("force", "$y{0.0}")]))
+        m = f.segment(x0="x", y0=0, x1="x", y1="top", source=self._marks, line_color="colour", line_width=2,
+                      line_dash="dotted", legend_label="detected strike")
+        f.add_tools(HoverTool(renderers=[m], tooltips=[("detected strike", "@x{+0.000} ms from fitted onset"),
+                                                       *tips]))
+        f.legend.location, f.legend.label_text_font_size = "top_right", "8pt"
+        f.legend.padding, f.legend.spacing, f.legend.background_fill_alpha = 2, 0, 0.6
         self._force_fig = f
 
         self._freq = Range1d(SPECTRUM_MIN_HZ, 22050.0)
@@ -80,18 +89,27 @@ class ForceView(View):
         self._pick.param.watch(lambda e: self._show(), "value")
         self._data: dict = {}
         self._key = None
-        self.state.param.watch(self.update_later, ["preset", "audio_rate"])
+        self.state.param.watch(self.update_later, ["preset", "audio_rate", "record"])
         self._update()
 
     # -- updates ------------------------------------------------------------------------
     def _update(self):
         s = self.state
         p = s.preset
-        key = None if p is None else (s.audio_rate, tuple((i.time_s, i.contact_s, i.magnitude) for i in p.impacts))
+        detected = tuple(s.record.impacts) if s.record is not None and s.base is s.record.preset else ()
+        key = None if p is None else (s.audio_rate, tuple((i.time_s, i.contact_s, i.magnitude) for i in p.impacts),
+                                      detected)
         if key == self._key:                  # another slider (pitch, decay...): the force is unchanged
             return
         self._key = key
-        self._data = {} if p is None else strike_forces(p, sample_rate=s.audio_rate)
+        self._data = {}
+        if p is not None:      # the window also reaches the detected strikes (within the match tolerance)
+            imps = sorted(p.impacts, key=lambda i: i.time_s)[:MAX_STRIKES]
+            near = detected_offsets_ms([i.time_s for i in imps], detected)
+            reach = max((abs(x) for row in near for x in row), default=0.0) / 1e3
+            window = strike_window_s([i.contact_s for i in imps], reach + max(i.contact_s for i in imps) / 2)
+            self._data = strike_forces(p, sample_rate=s.audio_rate, window_s=window)
+            self._data["detected_ms"] = near
         st = self._data.get("strikes", {"time_s": []})
         options = {"all strikes": ALL, **{f"strike {k + 1} at {t:.3f} s": k for k, t in enumerate(st["time_s"])}}
         keep = self._pick.value if self._pick.value in options.values() else ALL
@@ -101,7 +119,7 @@ class ForceView(View):
     def _show(self):
         d = self._data
         if not d or not d["strikes"]["index"]:
-            for src in (self._lines, self._spectra, self._corners):
+            for src in (self._lines, self._spectra, self._corners, self._marks):
                 src.data = {k: [] for k in src.data}
             self._force_fig.title.text = "Contact force: no preset yet"
             self._spec_fig.title.text = "Force spectrum"
@@ -116,6 +134,10 @@ class ForceView(View):
                             "colour": colour, "label": label}
         self._spectra.data = {"xs": [st["freq_hz"][k] for k in rows], "ys": [st["db"][k] for k in rows],
                               "colour": colour, "label": label}
+        marks = [(x, float(np.max(st["force"][k])), c, lab)
+                 for k, c, lab in zip(rows, colour, label) for x in d["detected_ms"][k]]
+        self._marks.data = {key: [m[i] for m in marks] for i, key in enumerate(("x", "top", "colour", "label"))}
+        self._force_fig.legend.visible = bool(marks)
         seen = [i for i, k in enumerate(rows) if math.isfinite(st["corner_hz"][k])]
         self._corners.data = {"x": [st["corner_hz"][rows[i]] for i in seen],
                               "y": [st["corner_db"][rows[i]] for i in seen],
