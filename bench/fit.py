@@ -61,7 +61,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import fit_cases as fc  # noqa: E402
 from fit_cases import dbfs, marks, med, mode_errors, mode_freqs, pct, ratio, time_error  # noqa: E402
 import workbench as wb  # noqa: E402
-from workbench.analysis.detect import detect_impacts, force_sensor_strikes, match_times  # noqa: E402
+from workbench.analysis.detect import MATCH_TOLERANCE_S, detect_impacts, force_sensor_strikes, match_times  # noqa: E402
 from workbench.analysis.rings import ring_recovery, ringing_peaks  # noqa: E402
 from workbench.fitting import fit  # noqa: E402
 from workbench.presets import Preset, default_noise, default_reverb  # noqa: E402
@@ -157,7 +157,7 @@ def force_and_detection(real_rows):
         truth = force_sensor_strikes(stereo, sr)
         # detection (+-10 ms)
         found = np.array([i.time_s for i in detect_impacts(mic, sr)])
-        precision, recall, _ = match_times(found, truth, tolerance_s=0.010)
+        precision, recall, _ = match_times(found, truth, tolerance_s=MATCH_TOLERANCE_S)
         # fitted force profile vs sensor, per strike, after alignment
         result = entry["ours"]["result"]
         preset = result.preset

@@ -54,6 +54,8 @@ _LEVEL_SPAN_S = 0.05
 _REFINE_HIGHPASS_HZ = 1000.0
 # Below this, an input is considered silent (no impacts), in absolute sample units.
 _SILENCE = 1e-9
+#: A detected strike matches a true (or fitted) one at most this far away (s).
+MATCH_TOLERANCE_S = 0.010
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,7 +416,7 @@ def force_sensor_strikes(
 
 
 def match_times(
-    found_s: np.ndarray, truth_s: np.ndarray, *, tolerance_s: float = 0.01
+    found_s: np.ndarray, truth_s: np.ndarray, *, tolerance_s: float = MATCH_TOLERANCE_S
 ) -> tuple[float, float, np.ndarray]:
     """Score detected times against true ones (one-to-one, nearest first).
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..analysis.detect import MATCH_TOLERANCE_S
 from ..damping import DampingLaw
 from ..functional.contact import contact_force
 from ..presets import Preset
@@ -86,8 +87,6 @@ MAX_STRIKES = 8
 #: Lowest frequency of the force spectra (Hz): below the corner of the longest contact (20 ms: ~23 Hz).
 SPECTRUM_MIN_HZ = 10.0
 _WINDOW_STEPS_MS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
-#: A detected strike belongs to a fitted one within this (s; as bench/fit.py's detection score).
-MATCH_S = 0.010
 
 
 def strike_window_s(contacts_s, reach_s: float = 0.0) -> float:
@@ -109,25 +108,29 @@ def strike_window_s(contacts_s, reach_s: float = 0.0) -> float:
 
 
 def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: float | None = None,
-                  max_strikes: int = MAX_STRIKES, points: int = 400, n_freqs: int = 256) -> dict[str, Any]:
+                  detected_s=(), max_strikes: int = MAX_STRIKES, points: int = 400,
+                  n_freqs: int = 256) -> dict[str, Any]:
     """The contact force around each strike and the force's spectrum, for plots.
 
     The force comes from `workbench.functional.contact.contact_force`, the function the
     renderer uses: over ``points`` samples of a ``window_s`` window per strike (default
-    `strike_window_s`), centred on the pulse's peak (onset + tau / 2), with every impact that
-    reaches into the window (overlapping strikes add up as in the sound). The spectrum is
-    the strike's own pulse sampled at ``sample_rate`` like the render (same sample
-    positions), |F(f)| in dB re a unit impulse on ``n_freqs`` log-spaced frequencies from
-    `SPECTRUM_MIN_HZ` to Nyquist: it starts at 20 log10(magnitude) and falls past its
-    -3 dB corner (~0.46 / tau for this Gaussian pulse).
+    `strike_window_s`, reaching the detected strikes near each), centred on the pulse's
+    peak (onset + tau / 2), with every impact that reaches into the window (overlapping
+    strikes add up as in the sound). The spectrum is the strike's own pulse sampled at
+    ``sample_rate`` like the render (same sample positions), |F(f)| in dB re a unit impulse
+    on ``n_freqs`` log-spaced frequencies from `SPECTRUM_MIN_HZ` to Nyquist: it starts at
+    20 log10(magnitude) and falls past its -3 dB corner (~0.46 / tau for this Gaussian pulse).
 
     Args:
         preset: The (edited) preset; its impacts are sorted by time, the first ``max_strikes`` shown.
         sample_rate: Rate of the sound (default: the preset's), sets the spectrum's sampling and Nyquist.
+        detected_s: Strike times (s) a detector found in the fitted recording: those within
+            `MATCH_TOLERANCE_S` of a strike shown are returned in its ``detected_ms``.
 
     Returns:
         {strikes: columns with one row per strike shown - index, time_s, contact_ms, magnitude,
-        t_ms (ms from the onset) and force (impulse units / s) arrays, freq_hz and db arrays,
+        t_ms (ms from the onset) and force (impulse units / s) arrays, detected_ms (the detected
+        strikes near it, ms from its onset; `detected_offsets_ms`), freq_hz and db arrays,
         corner_hz (-3 dB; NaN above Nyquist), corner_db -, total (impacts in the preset),
         window_ms, sample_rate, caption (what is shown, e.g. "first 8 of 12 strikes")}.
 
@@ -146,9 +149,12 @@ def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: f
     every = np.array([(i.time_s, i.contact_s, i.magnitude) for i in imps], np.float64).reshape(-1, 3)
     shown = every[:max(0, int(max_strikes))]
     total, n = len(every), len(shown)
-    cols = ("index", "time_s", "contact_ms", "magnitude", "t_ms", "force", "freq_hz", "db", "corner_hz",
-            "corner_db")
-    window = float(window_s) if window_s else strike_window_s(shown[:, 1])
+    cols = ("index", "time_s", "contact_ms", "magnitude", "t_ms", "force", "detected_ms", "freq_hz", "db",
+            "corner_hz", "corner_db")
+    near = detected_offsets_ms(shown[:, 0], detected_s)
+    farthest_s = max((abs(x) for row in near for x in row), default=0.0) / 1e3   # from an onset, not a peak
+    reach_s = farthest_s + float(np.max(shown[:, 1], initial=0.0)) / 2
+    window = float(window_s) if window_s else strike_window_s(shown[:, 1], reach_s)
     caption = (f"{n} strike" + ("s" if n != 1 else "")) if n == total else f"first {n} of {total} strikes"
     out: dict[str, Any] = {"strikes": {c: [] for c in cols}, "total": total, "window_ms": window * 1e3,
                            "sample_rate": sr, "caption": caption}
@@ -156,7 +162,8 @@ def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: f
         return out
     times, taus, mags = shown.T
     st = out["strikes"]
-    st.update(index=list(range(n)), time_s=list(times), contact_ms=list(taus * 1e3), magnitude=list(mags))
+    st.update(index=list(range(n)), time_s=list(times), contact_ms=list(taus * 1e3), magnitude=list(mags),
+              detected_ms=near)
 
     # the force around each strike: a fine-rate buffer of `points` samples, all impacts that reach into it
     rate = points / window
@@ -200,7 +207,7 @@ def strike_forces(preset: Preset, *, sample_rate: int | None = None, window_s: f
     return out
 
 
-def detected_offsets_ms(strike_times_s, detected_s, window_s: float = 2 * MATCH_S) -> list[list[float]]:
+def detected_offsets_ms(strike_times_s, detected_s, window_s: float = 2 * MATCH_TOLERANCE_S) -> list[list[float]]:
     """Where the detector put each fitted strike: per fitted strike, the detected strikes
     within half a window of its onset (default: the benchmark's +-10 ms match), in ms from
     that onset (the force view's markers).

@@ -461,8 +461,8 @@ class AppState(PresetActions, MapActions, param.Parameterized):
             return
         edits, family = prev
         with self.history.quiet():
-            if family is not None and self.family is not None and family != slider_values(self.family):
-                self.family.param.update(**dict(family))      # recomputes the modes (`_on_family`)
+            if family is not None and self.family is not None:
+                self.family.param.update(**dict(family))      # a moved slider recomputes the modes (`_on_family`)
             self.controls.set_edits(edits)
             self.history.changed(self._snapshot())          # quiet: the new "now", nothing recorded
         self.can_undo = bool(self.history)

@@ -137,20 +137,19 @@ def bank_init(audio: np.ndarray, sample_rate: int, rings: list[Ring], n_modes: i
     f, t60, amp = (np.asarray(a, np.float64) for a in (est.freqs_hz, est.t60_s, est.amplitudes))
     contact = estimate_contact_s(np.sort(f), amp[np.argsort(f)], min_s=CONTACT_INIT_S)
     gains = gain_for_amplitude(amp, f, contact, first.magnitude)
-    end_of_clip = len(audio) / sample_rate
-    lengths = [(r.end_s if r.end_s is not None else end_of_clip) - r.onset_s for r in others]
-    longest = [i for i in np.argsort(lengths, kind="stable")[::-1][:_MAX_EXTRA_RINGS]
-               if lengths[i] >= _MIN_EXTRA_RING_S]
-    for ring, length in ((others[i], lengths[i]) for i in longest) if len(f) < n_modes else ():
-        more = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=ring.onset_s, end_s=ring.end_s,
-                              max_freq_hz=0.45 * sample_rate)
-        new = _new_modes(f, np.asarray(more.freqs_hz), np.asarray(more.t60_s), min(length, MAX_ANALYSIS_S))
-        if new.any():
-            f = np.concatenate([f, np.asarray(more.freqs_hz)[new]])
-            t60 = np.concatenate([t60, np.asarray(more.t60_s)[new]])
-            gains = np.concatenate([gains, gain_for_amplitude(np.asarray(more.amplitudes)[new],
-                                                              np.asarray(more.freqs_hz)[new], contact, ring.magnitude)])
-    n_first = len(est.freqs_hz)
+    n_first = len(f)
+    if n_first < n_modes:
+        end_of_clip = len(audio) / sample_rate
+        lengths = [(r.end_s if r.end_s is not None else end_of_clip) - r.onset_s for r in others]
+        for i in np.argsort(lengths, kind="stable")[::-1][:_MAX_EXTRA_RINGS]:
+            if lengths[i] < _MIN_EXTRA_RING_S:
+                break                                   # longest first: the rest are shorter
+            more = estimate_modes(audio, sample_rate, n_modes=n_modes, onset_s=others[i].onset_s,
+                                  end_s=others[i].end_s, max_freq_hz=0.45 * sample_rate)
+            m_f, m_t60, m_amp = (np.asarray(a, np.float64) for a in (more.freqs_hz, more.t60_s, more.amplitudes))
+            new = _new_modes(f, m_f, m_t60, min(lengths[i], MAX_ANALYSIS_S))
+            f, t60 = np.concatenate([f, m_f[new]]), np.concatenate([t60, m_t60[new]])
+            gains = np.concatenate([gains, gain_for_amplitude(m_amp[new], m_f[new], contact, others[i].magnitude)])
     added = n_first + np.argsort(-(10.0 ** (gains[n_first:] / 10.0)) * t60[n_first:], kind="stable")
     keep = np.concatenate([np.arange(n_first), added[:n_modes - n_first]]).astype(int)
     keep = keep[np.argsort(f[keep])]

@@ -5,7 +5,7 @@ shows a few milliseconds around each strike (`workbench.app.plotdata.strike_forc
 the force's spectrum on a log axis with each strike's -3 dB corner (~0.46 / contact time)
 marked, so the Contact time and Impact strength sliders visibly move the pulse's width,
 height and corner. When the preset is the fit of the recording on show, the strikes the
-detector found there are marked on the force (dotted, `plotdata.detected_offsets_ms`): the
+detector found there are marked on the force (dotted, `plotdata.strike_forces`): the
 fitted force against the strike. It follows the edited preset (`AppState.preset`) and
 redraws only when the impacts change (a few ms).
 """
@@ -20,7 +20,7 @@ import param
 from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Range1d, Span
 from bokeh.palettes import Category10
 
-from ..plotdata import MAX_STRIKES, SPECTRUM_MIN_HZ, detected_offsets_ms, strike_forces, strike_window_s
+from ..plotdata import SPECTRUM_MIN_HZ, strike_forces
 from .base import ACCENT, View, new_figure
 
 #: Line colours of the strikes (the first in the workbench's accent).
@@ -28,6 +28,12 @@ COLOURS = [ACCENT, *[c for c in Category10[10] if c.lower() != "#1f77b4"]][:9]
 #: Decibels shown under the loudest strike's level in the spectrum.
 SPECTRUM_SPAN_DB = 80.0
 ALL = -1
+
+
+def _small_legend(fig, location: str) -> None:
+    """A compact, see-through legend at ``location`` inside the plot."""
+    fig.legend.location, fig.legend.label_text_font_size = location, "8pt"
+    fig.legend.padding, fig.legend.spacing, fig.legend.background_fill_alpha = 2, 0, 0.6
 
 
 def _fmt_hz(hz: float) -> str:
@@ -62,8 +68,7 @@ class ForceView(View):
                       line_dash="dotted", legend_label="detected strike")
         f.add_tools(HoverTool(renderers=[m], tooltips=[("detected strike", "@x{+0.000} ms from fitted onset"),
                                                        *tips]))
-        f.legend.location, f.legend.label_text_font_size = "top_right", "8pt"
-        f.legend.padding, f.legend.spacing, f.legend.background_fill_alpha = 2, 0, 0.6
+        _small_legend(f, "top_right")
         self._force_fig = f
 
         self._freq = Range1d(SPECTRUM_MIN_HZ, 22050.0)
@@ -78,8 +83,7 @@ class ForceView(View):
         c = g.scatter("x", "y", source=self._corners, marker="circle", size=8, fill_color="white",
                       line_color="colour", line_width=2, legend_label="-3 dB corner")
         g.add_tools(HoverTool(renderers=[c], tooltips=[*tips, ("-3 dB at", "@x{0} Hz")]))
-        g.legend.location, g.legend.label_text_font_size = "bottom_left", "8pt"
-        g.legend.padding, g.legend.spacing, g.legend.background_fill_alpha = 2, 0, 0.6
+        _small_legend(g, "bottom_left")
         self._spec_fig = g
         for fig in (f, g):
             fig.title.text_font_size = "10pt"
@@ -102,14 +106,7 @@ class ForceView(View):
         if key == self._key:                  # another slider (pitch, decay...): the force is unchanged
             return
         self._key = key
-        self._data = {}
-        if p is not None:      # the window also reaches the detected strikes (within the match tolerance)
-            imps = sorted(p.impacts, key=lambda i: i.time_s)[:MAX_STRIKES]
-            near = detected_offsets_ms([i.time_s for i in imps], detected)
-            reach = max((abs(x) for row in near for x in row), default=0.0) / 1e3
-            window = strike_window_s([i.contact_s for i in imps], reach + max(i.contact_s for i in imps) / 2)
-            self._data = strike_forces(p, sample_rate=s.audio_rate, window_s=window)
-            self._data["detected_ms"] = near
+        self._data = {} if p is None else strike_forces(p, sample_rate=s.audio_rate, detected_s=detected)
         st = self._data.get("strikes", {"time_s": []})
         options = {"all strikes": ALL, **{f"strike {k + 1} at {t:.3f} s": k for k, t in enumerate(st["time_s"])}}
         keep = self._pick.value if self._pick.value in options.values() else ALL
@@ -135,7 +132,7 @@ class ForceView(View):
         self._spectra.data = {"xs": [st["freq_hz"][k] for k in rows], "ys": [st["db"][k] for k in rows],
                               "colour": colour, "label": label}
         marks = [(x, float(np.max(st["force"][k])), c, lab)
-                 for k, c, lab in zip(rows, colour, label) for x in d["detected_ms"][k]]
+                 for k, c, lab in zip(rows, colour, label) for x in st["detected_ms"][k]]
         self._marks.data = {key: [m[i] for m in marks] for i, key in enumerate(("x", "top", "colour", "label"))}
         self._force_fig.legend.visible = bool(marks)
         seen = [i for i, k in enumerate(rows) if math.isfinite(st["corner_hz"][k])]
