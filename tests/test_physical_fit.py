@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.analysis import estimate_modes
+from workbench.analysis import estimate_modes, estimate_noise_bands
 from workbench.analysis.background import noise_psd, noise_window
 from workbench.analysis.rings import ring_recovery, ringing_peaks
 from workbench.audio import load_audio
 from workbench.data import BELL_AT_STRIKE
 from workbench.fitting import fit
+from workbench.fitting.params import NOISE_HEADROOM_DB
 from workbench.presets import Preset, default_noise
 from workbench.rendering import render
 
@@ -96,6 +97,22 @@ def test_a_clip_that_starts_at_the_strike_gets_its_modes_where_it_rings(bell_fit
     # ...and the loudest modes are rings, not noise high above them.
     loud = sorted(result.preset.object.modes, key=lambda m: -(10 ** (m.gain_db / 10) * m.t60_s))[:5]
     assert min(m.freq_hz for m in loud) < 4000.0
+
+
+def test_background_noise_stays_under_the_quietest_stretch(bell_fit):
+    # The bell rings all through the file; unbounded, the fit raised the noise 35-40 dB in
+    # bands between its partials, where it then stood over the whole decay (0.26 distance).
+    result, audio, sr = bell_fit
+    preset = result.preset
+    quiet = estimate_noise_bands(audio, sr, band_freqs_hz=np.array([b.freq_hz for b in preset.noise.bands]),
+                                 onset_s=preset.impacts[0].time_s + preset.provenance.get("offset_s", 0.0))
+    fitted = np.array([b.gain_db for b in preset.noise.bands]) - preset.provenance.get("level_gain_db", 0.0)
+    assert np.all(fitted <= np.maximum(quiet, -160.0) + NOISE_HEADROOM_DB + 1e-3), (fitted.round(1), quiet.round(1))
+    # The render's last half second is the ring's tail, as in the recording, not noise.
+    y = render(preset, device="cpu")
+    tail = slice(len(y) - sr // 2, len(y))
+    clean = render(preset, device="cpu", parts="clean")
+    assert np.sqrt(np.mean((y[tail] - clean[tail]) ** 2)) < 0.5 * np.sqrt(np.mean(clean[tail] ** 2))
 
 
 def test_a_fitted_preset_has_headroom_and_its_damping_law(bell_fit):

@@ -15,7 +15,9 @@ it takes to reach silence. Here, more precisely:
   first 4 ms weighed up from 0 (the contact's force pulse and click are not rings), which
   splits overlapping modes and rejects noise peaks (their fit is at noise level);
 * up to two passes on the residual of the fit (after the contact) find weaker modes next
-  to strong ones.
+  to strong ones;
+* short modes (broad peaks, whose FFT maxima their neighbours' skirts pull off) are then
+  refined in the time domain with the modes they overlap (`workbench.analysis.sinusoids`).
 
 The background noise and the room decay are estimated in `workbench.analysis.background`.
 Amplitudes follow the renderer: mode k rings as A_k exp(-6.908 t / T60_k) sin(2 pi f_k t).
@@ -27,7 +29,6 @@ import dataclasses
 
 import librosa
 import numpy as np
-import scipy.linalg
 import scipy.ndimage
 import scipy.signal
 
@@ -36,6 +37,7 @@ from ..specs import T60_DECAY  # 3 ln 10: exp(-T60_DECAY t / t60) falls 60 dB at
 from .background import MAX_ANALYSIS_S, noise_psd, noise_window, onset_index
 from .detect import _check_audio
 from .rings import ringing_peaks
+from .sinusoids import T60_RANGE_S, basis_blocks, least_squares, refine_short
 
 __all__ = ["ModeEstimate", "estimate_contact_s", "estimate_modes"]
 
@@ -60,15 +62,12 @@ _FIT_SNR_DB = 16.0
 # the resolution of the long FFT or any doublet it fails to split, so their width gives
 # their decay when it is much shorter than the decay track's.
 _WIDTH_TRUST_HZ = 5.0
-# Peaks in the residual closer than this plus 3 half-widths to a fitted mode are taken
-# as that mode's misfit, not as a new mode.
+# Peaks in the residual closer than this plus 1.5 half-widths to a fitted mode are taken
+# as that mode's misfit, not as a new mode (3 half-widths hid short neighbours: synthetic
+# resolvable modes off > 2 % 5 -> 1 of 212 with the short-mode refinement).
 _RESIDUAL_GUARD_HZ = 5.0
-# Two modes whose damped sinusoids correlate more than this over the fitted span are
-# one mode as far as least squares can tell (the weaker is dropped).
-_MAX_CORRELATION = 0.9
 # Decay fits use frames at least this far above the noise floor.
 _FIT_FLOOR_DB = 10.0
-_T60_RANGE_S = (1e-3, 30.0)
 # A ringing peak (`workbench.analysis.rings`) is a new candidate when no spectral peak
 # of the long FFT lies within this fraction of it.
 _RING_MATCH = 0.003
@@ -192,7 +191,7 @@ def _decay_t60(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, windows
             todo = todo[todo != k]
             if stop - start >= 2:
                 slope = np.polyfit(np.arange(start, stop) * hop / sample_rate, level[start:stop], 1)[0]
-                t60[k] = -60.0 / slope if slope < 0 else _T60_RANGE_S[1]
+                t60[k] = -60.0 / slope if slope < 0 else T60_RANGE_S[1]
             else:
                 # Gone within one hop: T60 is at most this bound. A peak that is much
                 # wider-than-that in time (narrow in frequency) is not a damped mode but
@@ -200,52 +199,7 @@ def _decay_t60(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, windows
                 drop_db = level[start] - floor_db[column]
                 bound = 60.0 * hop / sample_rate / drop_db if drop_db > 0 else 0.0
                 t60[k] = min(t60[k], bound) if t60[k] <= 2.0 * bound else np.nan
-    return np.clip(t60, *_T60_RANGE_S)
-
-
-def _basis_blocks(n: int, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, block: int = 8192):
-    """Yield (start, basis) over n samples: basis (len, 2K) = damped sines then cosines."""
-    for a in range(0, n, block):
-        t = np.arange(a, min(a + block, n))[:, None] / sample_rate
-        envelope = np.exp(-T60_DECAY * t / t60)
-        phase = 2.0 * np.pi * freqs * t
-        yield a, np.hstack([envelope * np.sin(phase), envelope * np.cos(phase)])
-
-
-def _least_squares(
-    segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, ramp: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Joint least squares of damped sines and cosines: (coef (2K,) = K sine then K cosine
-    coefficients, energy of each sine column (K,)).
-
-    Fitted where the modes are still loud (until the slowest has fallen 40 dB, at most
-    1 s), the first ``ramp`` samples weighted from 0 up to 1 (sin^2: a hard cut would
-    leak every mode missing from the fit into the others), with normal equations
-    accumulated in blocks (memory O(block x K)). Coefficients refer to the segment's start. A mode
-    whose columns correlate above ``_MAX_CORRELATION`` with those of a mode listed
-    earlier cannot be told apart from it: its coefficients are 0.
-    """
-    n = min(len(segment), int(sample_rate * min(1.0, 40.0 / 60.0 * float(t60.max()))) + 1)
-    k, ramp = len(freqs), min(ramp, n // 2)
-    gram, rhs = np.zeros((2 * k, 2 * k)), np.zeros(2 * k)
-    for a, basis in _basis_blocks(n, sample_rate, freqs, t60):
-        data = segment[a : a + len(basis)]
-        if a < ramp:               # rows weighted sin^2, 0 at the onset to 1 at `ramp`
-            w = np.sin(0.5 * np.pi * np.minimum(np.arange(a, a + len(basis)) / ramp, 1.0)) ** 2
-            basis, data = basis * w[:, None], data * w
-        gram += basis.T @ basis
-        rhs += basis.T @ data
-    scale = np.sqrt(np.diag(gram))
-    correlation = np.abs(gram / np.outer(scale, scale))
-    pair = np.maximum.reduce([correlation[:k, :k], correlation[:k, k:], correlation[k:, :k], correlation[k:, k:]])
-    kept: list[int] = []
-    for i in range(k):
-        if not kept or pair[i, kept].max() < _MAX_CORRELATION:
-            kept.append(i)
-    cols = np.concatenate([kept, np.asarray(kept) + k])
-    coef = np.zeros(2 * k)
-    coef[cols] = scipy.linalg.solve(gram[np.ix_(cols, cols)], rhs[cols], assume_a="pos")
-    return coef, np.diag(gram)[:k]
+    return np.clip(t60, *T60_RANGE_S)
 
 
 def _candidate_modes(segment: np.ndarray, sample_rate: int, noise: np.ndarray, noise_fft: int,
@@ -366,7 +320,7 @@ def estimate_modes(
     def fit(freqs: np.ndarray, t60: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Joint fit, the contact weighed down; returns (amplitudes at the onset, sin/cos
         # coefficients (K, 2), SNR test passed).
-        coef, energy = _least_squares(segment, sample_rate, freqs, t60, ramp=ramp)
+        coef, energy = least_squares(segment, sample_rate, freqs, t60, ramp=ramp)
         pairs = coef.reshape(2, -1).T
         amplitudes = np.hypot(pairs[:, 0], pairs[:, 1])
         snr = amplitudes**2 * energy / (2.0 * _noise_at(noise, noise_fft, sample_rate, freqs))
@@ -387,19 +341,21 @@ def estimate_modes(
                 _, pairs, passed = fit(freqs, t60)
                 freqs, t60, pairs = freqs[passed], t60[passed], pairs[passed]
             model = np.zeros(len(segment))
-            for a, basis in _basis_blocks(len(segment), sample_rate, freqs, t60):
+            for a, basis in basis_blocks(len(segment), sample_rate, freqs, t60):
                 model[a : a + len(basis)] = basis @ pairs.T.ravel()
             more_f, more_t60 = _candidate_modes((segment - model)[int(_RESIDUAL_SKIP_S * sample_rate):], sample_rate,
                                                 *search, 2 * (n_modes - len(freqs)) + 4)
             # A peak left near a fitted mode is the misfit of that mode (a slightly wrong
             # decay or frequency leaves a residual within a few half-widths of it).
-            guard = _RESIDUAL_GUARD_HZ + 3.0 * T60_DECAY / (2.0 * np.pi * t60)
+            guard = _RESIDUAL_GUARD_HZ + 1.5 * T60_DECAY / (2.0 * np.pi * t60)
             new = np.array([np.all(np.abs(freqs - f) > guard) for f in more_f], bool)
             if not new.any():
                 break
             freqs, t60 = np.concatenate([freqs, more_f[new]]), np.concatenate([t60, more_t60[new]])
     if len(freqs) == 0:
         return empty
+    _, pairs, _ = fit(freqs, t60)
+    freqs, t60 = refine_short(segment, sample_rate, freqs, t60, pairs, ramp)
     amplitudes, _, passed = fit(freqs, t60)
     keep = np.flatnonzero(passed)
     keep = keep[np.argsort(-amplitudes[keep] ** 2 * t60[keep])][:n_modes]

@@ -29,6 +29,11 @@ FREQ_WINDOW = 0.01
 TIME_WINDOW_S = 0.004
 # Gains may move this far (dB) below/above their initial estimate.
 GAIN_WINDOW_DB = (-60.0, 30.0)
+# Background noise may rise at most this far (dB) above the level of the file's quietest
+# stretch (`workbench.analysis.estimate_noise_bands`; `noise_ceiling`): noise is stationary,
+# so it is no louder than where nothing rings. Unbounded, the fit raised it 35-40 dB in
+# bands between a slow ring's partials (perc_bell2), where it then stood over the decay.
+NOISE_HEADROOM_DB = 6.0
 # A silent stand-in for "no tool" in a batch where other clips have one.
 _SILENT_DB = -200.0
 # The residual starts this quiet in every band (dB re 1/Hz per unit impulse: an octave band
@@ -61,6 +66,7 @@ class ClipInit:
     reverb_t60_s: np.ndarray
     residual_gains_db: np.ndarray | None = None    # None: every band at RESIDUAL_INIT_DB
     residual_t60_s: np.ndarray | None = None       # None: every band at RESIDUAL_INIT_T60_S
+    noise_ceiling_db: np.ndarray | None = None     # None: the noise may reach the spec's maximum
     object_index: int = 0
     tool_index: int = -1
     extra: dict = field(default_factory=dict)
@@ -109,7 +115,12 @@ class FitParams(torch.nn.Module):
         self.contacts = _u(pad([c.contacts_s for c in clips], specs.CONTACT_S.default), specs.CONTACT_S)
         self.magnitudes = _u(pad([c.magnitudes for c in clips], 1.0), specs.MAGNITUDE)
         self.acceleration = _u([c.acceleration for c in clips], specs.ACCELERATION)
-        self.noise_gains = _u(np.stack([c.noise_gains_db for c in clips]), specs.NOISE_GAIN_DB)
+        high = np.stack([np.full(len(c.noise_gains_db), specs.NOISE_GAIN_DB.maximum) if c.noise_ceiling_db is None
+                         else np.asarray(c.noise_ceiling_db, float) for c in clips])
+        self.register_buffer("noise_low", torch.full(high.shape, specs.NOISE_GAIN_DB.minimum))
+        self.register_buffer("noise_high", torch.tensor(high, dtype=torch.float32))
+        noise0 = np.minimum(np.stack([c.noise_gains_db for c in clips]), high - 0.5)
+        self.noise_gains = _u(noise0, specs.NOISE_GAIN_DB, self.noise_low.double(), self.noise_high.double())
         self.reverb_gains = _u(np.stack([c.reverb_gains_db for c in clips]), specs.REVERB_GAIN_DB)
         self.reverb_t60 = _u(np.stack([c.reverb_t60_s for c in clips]), specs.REVERB_T60_S)
         n_res = len(self.residual_freqs_hz)
@@ -181,7 +192,7 @@ class FitParams(torch.nn.Module):
             magnitudes=to_physical(self.magnitudes, specs.MAGNITUDE) * self.impact_mask,
             acceleration=to_physical(self.acceleration, specs.ACCELERATION),
             noise_freqs_hz=self.noise_freqs_hz,
-            noise_gains_db=to_physical(self.noise_gains, specs.NOISE_GAIN_DB),
+            noise_gains_db=to_physical(self.noise_gains, specs.NOISE_GAIN_DB, low=self.noise_low, high=self.noise_high),
             reverb_freqs_hz=self.reverb_freqs_hz,
             reverb_gains_db=to_physical(self.reverb_gains, specs.REVERB_GAIN_DB),
             reverb_t60_s=to_physical(self.reverb_t60, specs.REVERB_T60_S),
@@ -195,6 +206,12 @@ class FitParams(torch.nn.Module):
 
     def all_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.parameters())
+
+
+def noise_ceiling(measured_db: np.ndarray) -> np.ndarray:
+    """Highest fitted noise gain per band (dB): the measured floor plus `NOISE_HEADROOM_DB`."""
+    low = specs.NOISE_GAIN_DB.minimum + NOISE_HEADROOM_DB
+    return np.clip(np.asarray(measured_db, float) + NOISE_HEADROOM_DB, low, specs.NOISE_GAIN_DB.maximum)
 
 
 def gain_for_amplitude(amplitude, freqs_hz, contact_s: float, magnitude: float = 1.0) -> np.ndarray:

@@ -30,7 +30,7 @@ from ..analysis.background import MAX_ANALYSIS_S
 from ..errors import WorkbenchError
 from .clips import Window
 from .labels import ClipLabel
-from .params import BankInit, ClipInit, FitParams, gain_for_amplitude
+from .params import BankInit, ClipInit, FitParams, gain_for_amplitude, noise_ceiling
 from .settings import FitSettings
 
 # Shortest initial contact duration; the start is estimated from the modes' high-frequency
@@ -103,7 +103,7 @@ def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, list[Ring]]:
     room_t60 = estimate_room_decay(whole, sr, band_freqs_hz=reverb_freqs, onset_s=onset + offset_s)
     init = ClipInit(
         times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
-        acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise),
+        acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise), noise_ceiling_db=noise_ceiling(noise),
         reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
     clip_times = times + offset_s
     k = ring_to_read(clip_times, levels, len(win.clip.audio) / sr)
@@ -286,6 +286,7 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
         ci.tool_index = tool_names.index(labels[i].tool) if tool_names and labels[i].tool else -1
         if settings.init == "random":
             ci.noise_gains_db = np.full_like(ci.noise_gains_db, specs.NOISE_GAIN_DB.default)
+            ci.noise_ceiling_db = None                 # no physics prior: the noise is free
             ci.reverb_t60_s = np.full_like(ci.reverb_t60_s, specs.REVERB_T60_S.default)
         clip_inits.append(ci)
     return FitParams([banks[n] for n in object_names], [tools[t] for t in tool_names], clip_inits,
