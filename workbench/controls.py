@@ -30,7 +30,7 @@ import torch
 from . import specs
 from .errors import WorkbenchError
 from .presets import ModalBody, Preset
-from .synth import ImpactControls
+from .synth import NO_FADE_S, ImpactControls
 
 #: Gain (dB) at or below which a mode counts as silent padding (not written to presets).
 SILENT_GAIN_DB = -190.0
@@ -80,6 +80,8 @@ def controls_from_presets(presets: Sequence[Preset], *, dtype=torch.float32, dev
     has_tool = any(p.tool is not None and p.tool.modes for p in presets)
     tf, tt, tg = _modes_array([p.tool for p in presets]) if has_tool else (None, None, None)
     imps = [list(p.impacts) for p in presets]
+    fades = [(p.fade_out.start_s, p.fade_out.end_s) if p.fade_out else (NO_FADE_S, NO_FADE_S) for p in presets]
+    faded = any(p.fade_out for p in presets)
     return ImpactControls(
         freqs_hz=t(f), t60_s=t(t60), gains_db=t(g),
         times_s=t(_pad([[i.time_s for i in im] for im in imps], 0.0)),
@@ -104,6 +106,8 @@ def controls_from_presets(presets: Sequence[Preset], *, dtype=torch.float32, dev
                           else [specs.RESIDUAL_T60_S.default] * len(residual_f)
                           for p in presets]) if with_residual else None,
         residual_enabled=any(p.residual.enabled for p in with_residual),
+        fade_start_s=t([f[0] for f in fades]) if faded else None,
+        fade_end_s=t([f[1] for f in fades]) if faded else None,
     )
 
 
@@ -149,6 +153,8 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
         acc = float(c.acceleration[index])
         noise, rg, rt = (_numpy(x, index) for x in (c.noise_gains_db, c.reverb_gains_db, c.reverb_t60_s))
         sg, st = (_numpy(x, index) for x in (c.residual_gains_db, c.residual_t60_s))
+        fade = None if c.fade_start_s is None or float(c.fade_start_s[index]) >= NO_FADE_S / 2 else \
+            (float(c.fade_start_s[index]) + time_offset_s, float(c.fade_end_s[index]) + time_offset_s)
     level_db = 20.0 * math.log10(level)
     tool_modes = _modes(tf, tt, tg)
     n_imp = len(times) if n_impacts is None else n_impacts
@@ -171,5 +177,7 @@ def preset_from_controls(c: ImpactControls, index: int = 0, *, name: str, sample
             {"freq_hz": fq, "gain_db": float(specs.RESIDUAL_GAIN_DB.clip(a)),
              "t60_s": float(specs.RESIDUAL_T60_S.clip(b))}
             for fq, a, b in zip(c.residual_freqs_hz, sg, st)]},
+        fade_out=None if fade is None else {"start_s": float(specs.TIME_S.clip(fade[0])),
+                                            "end_s": float(specs.TIME_S.clip(fade[1]))},
         provenance=dict(provenance or {}),
     )

@@ -1,7 +1,7 @@
 """Relative edits of a preset: the slider resynthesis as data and one pure function.
 
 `Edits` holds every control (pitch, decay, brightness, contact time, strength, impact
-pattern, noise, reverb, residual, tool on/off, per-mode edits, and the physical edits of
+pattern, noise, reverb, residual, tool and the recording's fade-out on/off, per-mode edits, and the physical edits of
 `workbench.physical`: size, material, strike velocity, mallet stiffness, strike position);
 `EDIT_SPECS` declares their ranges once (the dashboard's sliders read them); `apply_edits`
 is the pure map ``(Preset, Edits) -> Preset`` used by the dashboard, the notebook and the
@@ -107,6 +107,7 @@ class Edits:
     residual_db: float = 0.0
     residual_on: bool = True       # False turns the preset's residual off
     tool_on: bool = True           # False drops the tool's modes
+    fade_on: bool = True           # False renders past the recording's fade-out (the natural ring)
     modes: tuple[ModeEdit, ...] = ()
     size: float = 1.0              # the physical edits (`workbench.physical`)
     material: str = ""             # "": as fitted
@@ -235,8 +236,11 @@ def apply_edits(preset: Preset, edits: Edits) -> Preset:
     if model is not None and body != original.object:
         # the modes no longer follow from the family's parameters: keep those as history only
         model, provenance["model_before_edits"] = None, model.model_dump(mode="json")
+    impacts = _impacts(preset, edits)
+    fade = preset.fade_out if edits.fade_on and preset.fade_out is not None \
+        and preset.fade_out.start_s > impacts[0].time_s else None
     return preset.model_copy(update={
-        "object": body, "model": model,
+        "object": body, "model": model, "fade_out": fade,
         "tool": _body(preset.tool, "tool", edits) if edits.tool_on else None,
-        "impacts": _impacts(preset, edits), "noise": noise, "reverb": reverb, "residual": residual,
+        "impacts": impacts, "noise": noise, "reverb": reverb, "residual": residual,
         "provenance": provenance})

@@ -15,6 +15,7 @@ rename its keys::
      "reverb": {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
      "residual": null | {"enabled": bool, "bands": [{"freq_hz": f, "gain_db": g, "t60_s": t}, ...]},
      "model": null | {"family": str, "params": {name: number, ...}},
+     "fade_out": null | {"start_s": t0, "end_s": t1},
      "provenance": {...}}
 
 ``residual`` (added later, optional) is the strike's decaying band noise that the modes
@@ -25,6 +26,10 @@ reports and physical edits, while each mode's ``t60_s`` stays what renders. ``mo
 (added later, optional) names the model family the modes were computed from and its
 parameters (`workbench.families`, e.g. ``"ftm_drum"``), so an editor can move them; the
 modes stay what renders, so every reader and exporter works without knowing the family.
+``fade_out`` (added later, optional) is an edit of the recording, not of the object: the
+render's gain falls linearly from 1 at ``start_s`` to 0 at ``end_s`` and stays 0 after
+(a fit sets it when the file ends in digital silence, so its decays stay the object's).
+Exporters of modes ignore it; ``preset.replace(fade_out=None)`` renders the natural ring.
 
 Ranges come from `workbench.specs`; an out-of-range or missing value raises
 `WorkbenchError` naming the file, the field and the value. Numbers are strict (ints
@@ -153,6 +158,19 @@ class Damping(_Model):
         need = {"power": {"c", "p"}, "rayleigh": {"a", "b"}}[self.law]
         if set(self.coefficients) != need:
             raise ValueError(f"a {self.law} law has coefficients {sorted(need)}, got {sorted(self.coefficients)}")
+        return self
+
+
+class FadeOut(_Model):
+    """The recording's fade-out: gain 1 until ``start_s``, linear to 0 at ``end_s``, then 0."""
+
+    start_s: _bounded(specs.TIME_S)
+    end_s: _bounded(specs.TIME_S)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_s < self.start_s:
+            raise ValueError(f"fade_out: end_s {self.end_s:g} s is before start_s {self.start_s:g} s")
         return self
 
 
@@ -288,6 +306,7 @@ class Preset(_Model):
     reverb: Reverb = Field(default_factory=default_reverb)
     residual: Residual | None = None
     model: ModelFamily | None = None
+    fade_out: FadeOut | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -308,13 +327,17 @@ class Preset(_Model):
             if imp.time_s >= self.duration_s:
                 raise ValueError(f"impacts[{k}].time_s: {imp.time_s:g} s is not inside the sound "
                                  f"(duration_s {self.duration_s:g} s)")
+        if self.fade_out is not None and self.fade_out.start_s <= self.impacts[0].time_s:
+            raise ValueError(f"fade_out.start_s: {self.fade_out.start_s:g} s is not after the first impact "
+                             f"({self.impacts[0].time_s:g} s)")
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict with the file's key names (no ``residual`` or ``model`` key
-        without one, so a preset from before the key existed is written back as it was)."""
+        """Plain JSON-ready dict with the file's key names (no ``residual``, ``model`` or
+        ``fade_out`` key without one, so a preset from before the key existed is written
+        back as it was)."""
         data = self.model_dump(mode="json", by_alias=True)
-        for key in ("residual", "model"):
+        for key in ("residual", "model", "fade_out"):
             if data.get(key) is None:
                 data.pop(key, None)
         for body in (data.get("object"), data.get("tool")):

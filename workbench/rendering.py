@@ -231,6 +231,8 @@ class PartCache:
         k_residual = base + (_residual_key(preset.residual),)
         k_noise = base + (tuple((b.freq_hz, b.gain_db) for b in preset.noise.bands),)
         k_room = base + (preset.reverb.enabled, tuple((b.freq_hz, b.gain_db, b.t60_s) for b in preset.reverb.bands))
+        k_fade = None if preset.fade_out is None else (preset.fade_out.start_s, preset.fade_out.end_s)
+        fade = None if k_fade is None else tuple(torch.tensor([v], dtype=torch.float32) for v in k_fade)
         has_tool = bool(preset.tool is not None and preset.tool.modes)
         cached = self._parts
 
@@ -260,12 +262,12 @@ class PartCache:
                     force=force(), modes=modes(True, True, True),
                     acceleration=torch.tensor([preset.acceleration], dtype=torch.float32),
                     noise=cached["noise"].get_or(k_noise, lambda: synth.noise_spectrum(c())),
-                    room=cached["room"].get_or(k_room, lambda: synth.room_spectrum(c()))))
+                    room=cached["room"].get_or(k_room, lambda: synth.room_spectrum(c())), fade=fade))
             chosen = modes(part == "object", part == "tool", part == "residual")
-            return finish(synth.mix(force=force(), modes=chosen) if chosen else None)
+            return finish(synth.mix(force=force(), modes=chosen, fade=fade) if chosen else None)
 
-        keys = {"all": ("all", k_force, k_obj, k_tool, k_residual, k_noise, k_room, preset.acceleration),
-                "object": ("object", k_force, k_obj), "tool": ("tool", k_force, k_tool),
-                "residual": ("residual", k_force, k_residual)}
+        keys = {"all": ("all", k_force, k_obj, k_tool, k_residual, k_noise, k_room, preset.acceleration, k_fade),
+                "object": ("object", k_force, k_obj, k_fade), "tool": ("tool", k_force, k_tool, k_fade),
+                "residual": ("residual", k_force, k_residual, k_fade)}
         with torch.no_grad():
             return {part: self._outputs.get_or(keys[part], lambda: make(part)) for part in parts}

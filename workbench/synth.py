@@ -3,7 +3,7 @@
     W = [F * (alpha + IR_object [+ IR_tool] [+ IR_residual]) + N] * (delta + IR_room)
 
 read as a signal chain: contact force -> modal banks and residual -> convolve -> add noise
--> reverb. The residual (Su et al. eq. 5-6, `workbench.functional.residual`) is decaying
+-> reverb (-> the recording's fade-out, when it has one). The residual (Su et al. eq. 5-6, `workbench.functional.residual`) is decaying
 band noise driven by F, so it starts at every strike; N is the stationary background.
 `ImpactControls` holds the physical values (batched tensors); `ImpactSynth.get_signal`
 renders them. Whatever produces controls (a preset, the fitter's unconstrained
@@ -46,6 +46,9 @@ from .functional.residual import RESIDUAL_SEED, residual_ir
 from .functional.reverb import reverb_ir
 from .functional.spectral import fast_fft_length, irfft, rfft
 
+
+#: Fade-out times of a row without a fade (s): far beyond any sound.
+NO_FADE_S = 1e9
 
 #: A part's spectrum, a function that makes it (when the chain reaches it), or None.
 Part = Union[torch.Tensor, Callable[[], Optional[torch.Tensor]], None]
@@ -116,6 +119,8 @@ class ImpactControls:
     residual_gains_db: torch.Tensor | None = None    # (batch, Br)
     residual_t60_s: torch.Tensor | None = None       # (batch, Br)
     residual_enabled: bool = True
+    fade_start_s: torch.Tensor | None = None         # (batch,) the recording's fade-out (NO_FADE_S: none)
+    fade_end_s: torch.Tensor | None = None           # (batch,)
 
     @property
     def has_residual(self) -> bool:
@@ -203,9 +208,18 @@ class ImpactSynth(torch.nn.Module):
                          n_samples=self.n_samples, sample_rate=self.sample_rate, seed=self.reverb_seed)
         return rfft(room, self.n_fft)
 
+    def fade_gain(self, start_s: torch.Tensor, end_s: torch.Tensor) -> torch.Tensor:
+        """(batch, n_samples) gain of the recording's fade-out: 1 until ``start_s``, linear
+        to 0 at ``end_s`` (a cut when they are equal), 0 after; ``start_s``, ``end_s``: (batch,) s."""
+        t = torch.arange(self.n_samples, dtype=start_s.dtype, device=start_s.device) / self.sample_rate
+        length = (end_s - start_s).clamp_min(1.0 / self.sample_rate)[:, None]
+        return ((end_s[:, None] - t) / length).clamp(0.0, 1.0)
+
     def mix(self, *, force: Part = None, modes: Sequence[torch.Tensor] = (),
-            acceleration: torch.Tensor | None = None, noise: Part = None, room: Part = None) -> torch.Tensor | None:
-        """The signal chain over part spectra: ``[F (alpha + sum(modes)) + N] (1 + R)``, back in time.
+            acceleration: torch.Tensor | None = None, noise: Part = None, room: Part = None,
+            fade: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor | None:
+        """The signal chain over part spectra: ``[F (alpha + sum(modes)) + N] (1 + R)``, back in
+        time, times the recording's fade-out.
 
         ``force``, ``noise`` and ``room`` may also be zero-argument functions that make the
         spectrum (or None): each is then made only when the chain reaches it, so no more
@@ -218,6 +232,7 @@ class ImpactSynth(torch.nn.Module):
             acceleration: (batch,) alpha, the click of the contact itself (None: left out).
             noise: Spectrum of N (None: left out).
             room: Spectrum of R (None: dry).
+            fade: (start_s, end_s), each (batch,), of the fade-out (None: none).
 
         Returns:
             (batch, n_samples) signal, or None when no part is given.
@@ -237,7 +252,8 @@ class ImpactSynth(torch.nn.Module):
         room = _made(room)
         if room is not None:
             spectrum = spectrum * (1.0 + room)
-        return irfft(spectrum, self.n_fft)[:, :self.n_samples]
+        y = irfft(spectrum, self.n_fft)[:, :self.n_samples]
+        return y if fade is None else y * self.fade_gain(*fade)
 
     def get_signal(self, c: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:
         """Render the sound of ``c``; ``parts`` selects separated sources."""
@@ -255,7 +271,8 @@ class ImpactSynth(torch.nn.Module):
         acceleration = c.acceleration if parts.acceleration else None
         y = self.mix(force=lambda: self.force_spectrum(c), modes=modes, acceleration=acceleration,
                      noise=(lambda: self.noise_spectrum(c)) if parts.noise else None,
-                     room=(lambda: self.room_spectrum(c)) if parts.reverb else None)
+                     room=(lambda: self.room_spectrum(c)) if parts.reverb else None,
+                     fade=None if c.fade_start_s is None else (c.fade_start_s, c.fade_end_s))
         return c.freqs_hz.new_zeros(c.batch_size, self.n_samples) if y is None else y
 
     def forward(self, controls: ImpactControls, parts: Parts = Parts()) -> torch.Tensor:

@@ -6,7 +6,10 @@ measured per band here, as starting points for the fitter:
 
 * noise floor: the power spectrum of the file's quietest stretch (where nothing rings:
   a lead-in, a pause, the tail; `noise_psd`), the median over each band's bins;
-* room decay: Schroeder backward integration of each band's energy above its noise.
+* room decay: Schroeder backward integration of each band's energy above its noise;
+* an edited end (`edited_fade`): a file that ends in digital silence was cut or faded
+  out by whoever edited it. The fade is read from the level's departure from a steady
+  decay; the noise floor is measured before it (the faded tail is no background).
 
 Shared with `workbench.analysis.modes`: the onset, the noise window and its spectrum.
 
@@ -29,7 +32,7 @@ import scipy.signal
 from ..errors import WorkbenchError
 from .detect import _check_audio, detect_impacts
 
-__all__ = ["estimate_noise_bands", "estimate_room_decay"]
+__all__ = ["edited_fade", "estimate_noise_bands", "estimate_room_decay"]
 
 #: Longest stretch after the onset that is analysed (bounds memory and time).
 MAX_ANALYSIS_S = 4.0
@@ -43,6 +46,18 @@ _ROOM_T60_RANGE_S = (0.05, 5.0)
 # bands get the median of the measured ones (or the default, if none is measured).
 _ROOM_MIN_RANGE_DB = 15.0
 _ROOM_T60_DEFAULT_S = 0.5
+# A file ends in digital silence (an edit) when at least this much of its end is exact zeros.
+_EDIT_SILENCE_S = 0.01
+# The fade is read from the level in frames of this length, from this long after the onset.
+_FADE_FRAME_S = 0.05
+_FADE_SKIP_S = 0.1
+# A fade is kept when it explains the level this much better (ratio of mean squared
+# misfits, dB^2) than a steady decay cut at the silence; else the end is a plain cut.
+_FADE_GAIN = 4.0
+# A band still rings (is no background) when its level falls this far across the stretch.
+_RING_DROP_DB = 3.0
+# Bands below this (dB) hold nothing (digital silence, above a codec's low-pass).
+_EMPTY_BAND_DB = -120.0
 
 
 def onset_index(audio: np.ndarray, sample_rate: int, onset_s: float | None) -> int:
@@ -86,6 +101,49 @@ def noise_psd(audio: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
     return np.median(power[:, quiet], axis=1) / np.log(2.0) / np.sum(window**2)
 
 
+def edited_fade(audio: np.ndarray, sample_rate: int, *, onset_s: float = 0.0) -> tuple[float, float] | None:
+    """The fade-out of a file that ends in digital silence, as (start_s, end_s), or None.
+
+    ``end_s`` is where the exact zeros begin. Frame levels (dB) from ``_FADE_SKIP_S`` after
+    the onset are fitted by a steady decay (a line) plus the level of a linear fade (20
+    log10 of the gain) for each candidate start; the best start wins if it fits
+    ``_FADE_GAIN`` times better than no fade, else the end is a cut (start = end).
+
+    Example:
+        >>> import numpy as np
+        >>> sr = 8000
+        >>> t = np.arange(4 * sr) / sr
+        >>> ring = np.exp(-t / 2.0) * np.sin(2 * np.pi * 440 * t) * np.clip((3.0 - t) / 1.5, 0, 1)
+        >>> [round(v, 1) for v in edited_fade(ring, sr)]
+        [1.5, 3.0]
+    """
+    audio = _check_audio(audio, sample_rate)
+    loud = np.flatnonzero(audio != 0)
+    if len(loud) == 0 or len(audio) - (loud[-1] + 1) < _EDIT_SILENCE_S * sample_rate:
+        return None
+    end = int(loud[-1]) + 1
+    end_s, hop = end / sample_rate, max(1, int(_FADE_FRAME_S * sample_rate))
+    starts = np.arange(int((onset_s + _FADE_SKIP_S) * sample_rate), end - hop, hop)
+    if len(starts) < 8:
+        return end_s, end_s
+    frames = np.asarray(audio, np.float64)[starts[:, None] + np.arange(hop)]
+    level = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-30)
+    t = (starts + hop / 2) / sample_rate
+    line = np.stack([np.ones_like(t), t], axis=1)
+
+    def misfit(length: float) -> float:
+        fade_db = 20.0 * np.log10(np.clip((end_s - t) / length, 1e-6, 1.0)) if length > 0 else 0.0
+        residual = level - fade_db
+        return float(np.mean((residual - line @ np.linalg.lstsq(line, residual, rcond=None)[0]) ** 2))
+
+    lengths = np.linspace(0.0, end_s - t[0], 200)[1:]
+    errors = np.array([misfit(length) for length in lengths])
+    best = int(np.argmin(errors))
+    if errors[best] * _FADE_GAIN > misfit(0.0):
+        return end_s, end_s
+    return end_s - float(lengths[best]), end_s
+
+
 def _band_edges(band_freqs_hz: np.ndarray, sample_rate: int) -> np.ndarray:
     centres = np.asarray(band_freqs_hz, dtype=np.float64)
     if centres.ndim != 1 or len(centres) == 0 or np.any(centres <= 0) or np.any(np.diff(centres) <= 0):
@@ -102,12 +160,18 @@ def _band_index(n_fft: int, sample_rate: int, band_freqs_hz: np.ndarray) -> np.n
 
 
 def estimate_noise_bands(
-    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None
+    audio: np.ndarray, sample_rate: int, *, band_freqs_hz: np.ndarray, onset_s: float | None = None,
+    stationary: bool = False,
 ) -> np.ndarray:
     """Stationary background noise level per band.
 
     Measured on the file's quietest 0.25 s (`noise_psd`). Within a band the median over
-    bins is used, so mode lines still ringing there do not raise the level.
+    bins is used, so mode lines still ringing there do not raise the level. With
+    ``stationary`` (for a stretch where the sound never dies away, such as the part of a
+    faded file before its fade), a band whose level falls by ``_RING_DROP_DB`` or more
+    from the second to the last quarter after the onset still rings: it takes the level of
+    the nearest band that does not (in log frequency, among bands above -120 dB: an empty
+    band above a codec's low-pass is no noise floor), or keeps its own if none qualifies.
 
     Args:
         audio: (n_samples,) one channel.
@@ -134,7 +198,29 @@ def estimate_noise_bands(
     for b, centre in enumerate(band_freqs_hz):
         members = noise[band == b] if np.any(band == b) else noise[[np.argmin(np.abs(bins - centre))]]
         gains[b] = 10.0 * np.log10(np.median(members) + 1e-30)
+    if stationary:
+        rings = _ringing_bands(audio[onset_index(audio, sample_rate, onset_s):], sample_rate, band, len(gains), n_fft)
+        steady = np.flatnonzero(~rings & (gains > _EMPTY_BAND_DB))
+        if rings.any() and len(steady):
+            nearest = steady[np.argmin(np.abs(np.log(band_freqs_hz[:, None] / band_freqs_hz[steady])), axis=1)]
+            gains = np.where(rings, np.minimum(gains, gains[nearest]), gains)
     return gains
+
+
+def _ringing_bands(after: np.ndarray, sample_rate: int, band: np.ndarray, n_bands: int, n_fft: int) -> np.ndarray:
+    """(n_bands,) bool: the band's level falls ``_RING_DROP_DB`` or more from the second to the
+    last quarter of ``after`` (the sound after the onset; the first quarter holds the short
+    modes, which have died into the noise by then)."""
+    if len(after) < 8 * n_fft:
+        return np.zeros(n_bands, bool)
+    power = np.abs(librosa.stft(after, n_fft=n_fft, hop_length=n_fft // 2, center=False)) ** 2
+    quarter = max(1, power.shape[1] // 4)
+    first, last = power[:, quarter:2 * quarter].mean(axis=1), power[:, -quarter:].mean(axis=1)
+    drop = np.zeros(n_bands, bool)
+    for b in range(n_bands):
+        if np.any(band == b):
+            drop[b] = 10.0 * np.log10((first[band == b].sum() + 1e-30) / (last[band == b].sum() + 1e-30)) >= _RING_DROP_DB
+    return drop
 
 
 def estimate_room_decay(

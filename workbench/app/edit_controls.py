@@ -70,6 +70,8 @@ class EditControls(param.Parameterized):
     residual_on = param.Boolean(default=True, label="Residual on",
                                 doc="Off removes the strike's residual (decaying band noise).")
     tool_on = param.Boolean(default=True, label="Tool on", doc="Off removes the striking tool's modes.")
+    fade_on = param.Boolean(default=True, label="Recording's fade-out",
+                            doc="Off renders the natural ring past the fade-out the recording was edited with.")
     modes = param.Parameter(default=(), doc="Per-mode edits (a tuple of ModeEdit) from the mode table.")
     size = number_param(EDIT_SPECS["size"], label="Size (x)")
     material = param.Selector(default="", objects=MATERIAL_CHOICES, label="Material",

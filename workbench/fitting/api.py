@@ -373,9 +373,12 @@ def _merge_segments(presets: list[Preset], clip: Clip) -> Preset:
     """One preset for a long file: the shared object and every fitted strike in file time."""
     impacts = [imp.model_copy(update={"time_s": imp.time_s + p.provenance.get("offset_s", 0.0)})
                for p in presets for imp in p.impacts]
-    first = presets[0]
+    first, last = presets[0], presets[-1]
+    shift = last.provenance.get("offset_s", 0.0)           # the file's edited end is in the last segment
+    fade = None if last.fade_out is None else {"start_s": last.fade_out.start_s + shift,
+                                               "end_s": last.fade_out.end_s + shift}
     return first.replace(name=clip.name, duration_s=len(clip.audio) / clip.sample_rate,
-                         impacts=[i.model_dump() for i in impacts],
+                         impacts=[i.model_dump() for i in impacts], fade_out=fade,
                          provenance={**first.provenance, "offset_s": 0.0, "segments": len(presets),
                                      "distance": round(float(np.mean([p.provenance["distance"] for p in presets])), 4)})
 

@@ -17,7 +17,7 @@ import torch
 
 from .. import specs
 from ..functional.scaling import to_physical, to_unconstrained
-from ..synth import ImpactControls
+from ..synth import NO_FADE_S, ImpactControls
 
 # Mode frequencies may move this far (relative) from their initial estimate. A
 # physics-prior start measures them on a long FFT, to a fraction of a peak's width; a
@@ -67,6 +67,7 @@ class ClipInit:
     residual_gains_db: np.ndarray | None = None    # None: every band at RESIDUAL_INIT_DB
     residual_t60_s: np.ndarray | None = None       # None: every band at RESIDUAL_INIT_T60_S
     noise_ceiling_db: np.ndarray | None = None     # None: the noise may reach the spec's maximum
+    fade_s: tuple[float, float] | None = None      # the recording's fade-out (start, end), fixed
     object_index: int = 0
     tool_index: int = -1
     extra: dict = field(default_factory=dict)
@@ -121,6 +122,9 @@ class FitParams(torch.nn.Module):
         self.register_buffer("noise_high", torch.tensor(high, dtype=torch.float32))
         noise0 = np.minimum(np.stack([c.noise_gains_db for c in clips]), high - 0.5)
         self.noise_gains = _u(noise0, specs.NOISE_GAIN_DB, self.noise_low.double(), self.noise_high.double())
+        self.faded = any(c.fade_s is not None for c in clips)
+        self.register_buffer("fade", torch.tensor([c.fade_s or (NO_FADE_S, NO_FADE_S) for c in clips],
+                                                  dtype=torch.float32))
         self.reverb_gains = _u(np.stack([c.reverb_gains_db for c in clips]), specs.REVERB_GAIN_DB)
         self.reverb_t60 = _u(np.stack([c.reverb_t60_s for c in clips]), specs.REVERB_T60_S)
         n_res = len(self.residual_freqs_hz)
@@ -202,6 +206,8 @@ class FitParams(torch.nn.Module):
             residual_gains_db=to_physical(self.residual_gains, specs.RESIDUAL_GAIN_DB),
             residual_t60_s=to_physical(self.residual_t60, specs.RESIDUAL_T60_S),
             residual_enabled=self.residual if residual is None else residual,
+            fade_start_s=self.fade[:, 0] if self.faded else None,
+            fade_end_s=self.fade[:, 1] if self.faded else None,
         )
 
     def all_finite(self) -> bool:

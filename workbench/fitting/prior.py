@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import specs
-from ..analysis import estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
+from ..analysis import edited_fade, estimate_contact_s, estimate_modes, estimate_noise_bands, estimate_room_decay
 from ..analysis.background import MAX_ANALYSIS_S
 from ..errors import WorkbenchError
 from .clips import Window
@@ -99,12 +99,18 @@ def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, list[Ring]]:
     onset = float(times[loudest])
     noise_freqs, reverb_freqs = np.array(specs.NOISE_BAND_FREQS_HZ), np.array(specs.REVERB_BAND_FREQS_HZ)
     whole = whole_clip(win, audio)
-    noise = estimate_noise_bands(whole, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]) + offset_s)
+    # A file that ends in digital silence was edited: its fade is rendered with the fit (so the
+    # decays stay the object's), and the noise is measured before it (the faded tail is no floor).
+    fade = edited_fade(win.clip.audio, sr, onset_s=float(times[0]) + offset_s)
+    before = whole[:int(fade[0] * sr)] if fade and fade[0] > float(times[0]) + offset_s + 0.1 else whole
+    noise = estimate_noise_bands(before, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]) + offset_s,
+                                 stationary=before is not whole)
     room_t60 = estimate_room_decay(whole, sr, band_freqs_hz=reverb_freqs, onset_s=onset + offset_s)
     init = ClipInit(
         times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
         acceleration=1e-8, noise_gains_db=specs.NOISE_GAIN_DB.clip(noise), noise_ceiling_db=noise_ceiling(noise),
-        reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60))
+        reverb_gains_db=np.full(len(reverb_freqs), REVERB_INIT_DB), reverb_t60_s=specs.REVERB_T60_S.clip(room_t60),
+        fade_s=None if fade is None else (fade[0] - offset_s, fade[1] - offset_s))
     clip_times = times + offset_s
     k = ring_to_read(clip_times, levels, len(win.clip.audio) / sr)
     rings = [Ring(onset_s=float(clip_times[i]), magnitude=float(mags[i]),
@@ -287,6 +293,7 @@ def initial_params(windows: list[Window], targets: list[np.ndarray], *, labels: 
         if settings.init == "random":
             ci.noise_gains_db = np.full_like(ci.noise_gains_db, specs.NOISE_GAIN_DB.default)
             ci.noise_ceiling_db = None                 # no physics prior: the noise is free
+            ci.fade_s = None                           # nor the recording's edited end
             ci.reverb_t60_s = np.full_like(ci.reverb_t60_s, specs.REVERB_T60_S.default)
         clip_inits.append(ci)
     return FitParams([banks[n] for n in object_names], [tools[t] for t in tool_names], clip_inits,

@@ -139,6 +139,10 @@ def report_figure(result: FitResult, index: int = 0) -> Figure:
     else:
         residual = "residual: " + ("none" if res is None else "off")
     ax_tab.text(0.70, 0.95, residual, va="top", family="monospace", fontsize=9, transform=ax_tab.transAxes)
+    if preset.fade_out is not None:
+        ax_tab.text(0.70, 0.10, f"recording's fade-out (an edit, rendered):\n"
+                    f"{preset.fade_out.start_s:.2f} s -> {preset.fade_out.end_s:.2f} s",
+                    va="top", family="monospace", fontsize=8, transform=ax_tab.transAxes)
     return fig
 
 

@@ -83,6 +83,7 @@ class EditPanel(View):
         self._reverb_on = pn.widgets.Checkbox.from_param(c.param.reverb_on)
         self._tool_on = pn.widgets.Checkbox.from_param(c.param.tool_on)
         self._residual_on = pn.widgets.Checkbox.from_param(c.param.residual_on)
+        self._fade_on = pn.widgets.Checkbox.from_param(c.param.fade_on, css_classes=["wb-fade-on"])
         self._undo = pn.widgets.Button(name="Undo", disabled=True, sizing_mode="stretch_width")
         self._undo.on_click(lambda e: self.state.undo())
         self._reset = pn.widgets.Button(name="Reset edits", sizing_mode="stretch_width")
@@ -104,7 +105,7 @@ class EditPanel(View):
             W["pitch_semitones"], W["decay_scale"], W["brightness_db_per_octave"],
             W["contact_scale"], W["strength_db"], self._pattern, W["impact_count"], W["impact_interval_s"],
             W["noise_db"], W["reverb_db"], W["reverb_decay_scale"], W["residual_db"], self._residual_on,
-            pn.Row(self._reverb_on, self._tool_on),
+            pn.Row(self._reverb_on, self._tool_on), self._fade_on,
             pn.Row(self._undo, self._reset, sizing_mode="stretch_width"), self._timing,
             sizing_mode="stretch_width")
 
@@ -132,6 +133,7 @@ class EditPanel(View):
         self._undo.disabled = not s.can_undo
         self._tool_on.disabled = s.base is None or s.base.tool is None
         self._residual_on.disabled = s.base is None or s.base.residual is None
+        self._fade_on.disabled = s.base is None or s.base.fade_out is None
         self._widgets["material_amount"].disabled = not s.controls.material
         self._timing.object = ("Fit a recording or load a preset to edit it." if s.base is None else
                                f"sound updated in {s.render_ms:.0f} ms" if s.render_ms else
