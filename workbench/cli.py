@@ -138,7 +138,9 @@ def info(file: Path = typer.Argument(..., help="An audio file or a preset JSON."
             p = presets.load_preset(file)
             out.print(f"[bold]{p.name}[/]  material={p.material or '-'}  sample_rate={p.sample_rate} Hz  "
                       f"duration={p.duration_s:g} s  impacts={len(p.impacts)}  reverb={'on' if p.reverb.enabled else 'off'}"
-                      f"  residual={'on' if p.residual is not None and p.residual.enabled else 'off'}")
+                      f"  residual={'on' if p.residual is not None and p.residual.enabled else 'off'}"
+                      + (f"  fade-out={p.fade_out.start_s:g}-{p.fade_out.end_s:g} s (the recording's edit)"
+                         if p.fade_out else ""))
             for label, body in (("object", p.object), ("tool", p.tool)):
                 if body is None:
                     continue
