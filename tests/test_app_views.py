@@ -157,3 +157,21 @@ def test_the_variations_tab_generates_auditions_and_downloads_a_bank(state):
     panel._velocity.value = (3.0, 2.0)            # reversed by hand: a message, the last bank kept
     panel._generate()
     assert state.message[0] == "error" and "velocity_range" in state.message[1] and panel._bank is bank
+
+
+def test_the_fade_out_box_switches_a_recordings_fade_off(tmp_path):
+    """Enabled only for a preset with a fade-out; unticked, the Edited sound rings on past it."""
+    import numpy as np
+
+    state = AppState.open(presets_dir=tmp_path)
+    panel = EditPanel(state=state)
+    assert state.base.fade_out is None and panel._fade_on.disabled
+    end = state.base.duration_s
+    state.presets.save(state.base.replace(fade_out={"start_s": 0.5 * end, "end_s": 0.75 * end}), "faded")
+    state.load_library_preset("faded")
+    assert not panel._fade_on.disabled and panel._fade_on.value
+    sr = state.base.sample_rate
+    assert np.all(state.audio["edited"][int(0.75 * end * sr) + 1:] == 0.0)
+    panel._fade_on.value = False
+    assert state.controls.fade_on is False and state.preset.fade_out is None
+    assert np.any(state.audio["edited"][int(0.75 * end * sr) + 1:] != 0.0)
