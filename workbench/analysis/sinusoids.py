@@ -48,6 +48,13 @@ _REFINE_REACH = 4.0
 _REFINE_ITERATIONS = 8
 
 
+def _ramp_weights(start: int, stop: int, ramp: int) -> np.ndarray:
+    """Weights of rows [start, stop): sin^2 from 0 at the onset up to 1 at row ``ramp``, then 1
+    (the contact weighed down; a hard cut would leak every mode missing from a fit into the others)."""
+    rows = np.arange(start, stop)
+    return np.sin(0.5 * np.pi * np.minimum(rows / ramp, 1.0)) ** 2 if ramp > 0 else np.ones(len(rows))
+
+
 def basis_blocks(n: int, sample_rate: int, freqs: np.ndarray, t60: np.ndarray, block: int = 8192):
     """Yield (start, basis) over n samples: basis (len, 2K) = damped sines then cosines.
 
@@ -71,8 +78,7 @@ def least_squares(
     coefficients, energy of each sine column (K,)).
 
     Fitted where the modes are still loud (until the slowest has fallen 40 dB, at most
-    1 s), the first ``ramp`` samples weighted from 0 up to 1 (sin^2: a hard cut would
-    leak every mode missing from the fit into the others), with normal equations
+    1 s), the first ``ramp`` samples weighted up from 0 (`_ramp_weights`), with normal equations
     accumulated in blocks (memory O(block x K)). Coefficients refer to the segment's start. A mode
     whose columns correlate above ``_MAX_CORRELATION`` with those of a mode listed
     earlier cannot be told apart from it: its coefficients are 0.
@@ -82,8 +88,8 @@ def least_squares(
     gram, rhs = np.zeros((2 * k, 2 * k)), np.zeros(2 * k)
     for a, basis in basis_blocks(n, sample_rate, freqs, t60):
         data = segment[a : a + len(basis)]
-        if a < ramp:               # rows weighted sin^2, 0 at the onset to 1 at `ramp`
-            w = np.sin(0.5 * np.pi * np.minimum(np.arange(a, a + len(basis)) / ramp, 1.0)) ** 2
+        if a < ramp:
+            w = _ramp_weights(a, a + len(basis), ramp)
             basis, data = basis * w[:, None], data * w
         gram += basis.T @ basis
         rhs += basis.T @ data
@@ -155,8 +161,7 @@ def refine_short(segment: np.ndarray, sample_rate: int, freqs: np.ndarray, t60: 
     decay = T60_DECAY / t60
     half_width = decay / (2.0 * np.pi)
     n = min(len(segment), max(int(sample_rate * 40.0 / 60.0 * float(t60[short].max())), 2 * ramp, 1024))
-    w = np.ones(n)
-    w[:ramp] = np.sin(0.5 * np.pi * np.arange(min(ramp, n)) / ramp) ** 2
+    w = _ramp_weights(0, n, ramp)
     _, basis = next(basis_blocks(n, sample_rate, freqs, t60, block=n))
     modes = basis[:, :len(freqs)] * pairs[:, 0] + basis[:, len(freqs):] * pairs[:, 1]     # (n, K)
     others = segment[:n] - modes.sum(axis=1)

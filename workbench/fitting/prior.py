@@ -101,10 +101,11 @@ def clip_init(win: Window, audio: np.ndarray) -> tuple[ClipInit, list[Ring]]:
     whole = whole_clip(win, audio)
     # A file that ends in digital silence was edited: its fade is rendered with the fit (so the
     # decays stay the object's), and the noise is measured before it (the faded tail is no floor).
-    fade = edited_fade(win.clip.audio, sr, onset_s=float(times[0]) + offset_s)
-    before = whole[:int(fade[0] * sr)] if fade and fade[0] > float(times[0]) + offset_s + 0.1 else whole
-    noise = estimate_noise_bands(before, sr, band_freqs_hz=noise_freqs, onset_s=float(times[0]) + offset_s,
-                                 stationary=before is not whole)
+    first_s = float(times[0]) + offset_s                    # the first strike, in clip time
+    fade = edited_fade(win.clip.audio, sr, onset_s=first_s)
+    faded = fade is not None and fade[0] > first_s + 0.1     # with a stretch before the fade to measure on
+    noise = estimate_noise_bands(whole[:int(fade[0] * sr)] if faded else whole, sr, band_freqs_hz=noise_freqs,
+                                 onset_s=first_s, stationary=faded)
     room_t60 = estimate_room_decay(whole, sr, band_freqs_hz=reverb_freqs, onset_s=onset + offset_s)
     init = ClipInit(
         times_s=times, contacts_s=np.full(len(times), CONTACT_INIT_S), magnitudes=mags,
